@@ -1,0 +1,149 @@
+"""Create a Debian base image locally when no registry can provide it.
+
+The Dockerfiles say ``FROM debian:<suite>-slim``.  Real users pull that tag
+from a registry; on a machine that reaches only Debian's package archive we
+make an equivalent image under the *same name* with ``debootstrap`` and
+``docker import``, so the Dockerfiles never change.
+
+No mirror host name is written anywhere: debootstrap uses its built-in
+default, and the image's apt sources are derived at run time from the
+sources debootstrap wrote (and, for the -updates/-security suites, from the
+host's own apt configuration when the host is Debian).
+"""
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+log = logging.getLogger(__name__)
+
+# Same spirit as the official -slim images: no docs, man pages or locales.
+_DPKG_EXCLUDES = """\
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/lintian/*
+"""
+
+_APT_CONF = """\
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Acquire::Languages "none";
+"""
+
+
+class BaseImageError(RuntimeError):
+    pass
+
+
+def parse_base(name):
+    """``debian:bookworm-slim`` -> ``bookworm``; other names are not ours to make."""
+    m = re.fullmatch(r"debian:([a-z]+)(-slim)?", name)
+    if not m:
+        raise BaseImageError(
+            "cannot create %r locally: only debian:<suite>[-slim] bases can be "
+            "made with debootstrap; pull it from a registry instead" % name)
+    return m.group(1)
+
+
+def _host_uris():
+    """URIs of the host's Debian apt sources, keyed 'main'/'security'."""
+    uris = {}
+    texts = []
+    for path in ("/etc/apt/sources.list",):
+        if os.path.exists(path):
+            texts.append(open(path).read())
+    d = "/etc/apt/sources.list.d"
+    if os.path.isdir(d):
+        for f in sorted(os.listdir(d)):
+            if f.endswith((".list", ".sources")):
+                texts.append(open(os.path.join(d, f)).read())
+    for text in texts:
+        for uri in re.findall(r"(?:URIs:\s*|^deb\s+(?:\[[^]]*\]\s+)?)(\S+)", text, re.M):
+            key = "security" if uri.rstrip("/").endswith("-security") else "main"
+            if uri.rstrip("/").endswith(("/debian", "/debian-security")):
+                uris.setdefault(key, uri)
+    return uris
+
+
+def _sources(rootfs, suite):
+    """deb822 sources for the image: suite, suite-updates, suite-security."""
+    written = open(os.path.join(rootfs, "etc/apt/sources.list")).read()
+    m = re.search(r"^deb\s+(\S+)", written, re.M)
+    main = m.group(1) if m else None
+    security = _host_uris().get("security")
+    if not main:
+        raise BaseImageError("debootstrap wrote no apt source in %s" % rootfs)
+    parts = ["Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n"
+             "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+             % (main, suite, suite)]
+    if security:
+        parts.append("Types: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n"
+                     "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+                     % (security, suite))
+    return "\n".join(parts)
+
+
+def create(client, name, workdir=None):
+    """debootstrap ``name``'s suite and import it as ``name``. Returns the image id."""
+    suite = parse_base(name)
+    if shutil.which("debootstrap") is None:
+        raise BaseImageError("debootstrap is not installed (apt-get install debootstrap)")
+    tmp = tempfile.mkdtemp(prefix="whiskey-rootfs-", dir=workdir)
+    rootfs = os.path.join(tmp, "rootfs")
+    try:
+        log.info("debootstrap --variant=minbase %s (takes a few minutes)", suite)
+        subprocess.run(["debootstrap", "--variant=minbase", suite, rootfs],
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(rootfs, "etc/apt/sources.list.d/debian.sources"), "w") as f:
+            f.write(_sources(rootfs, suite))
+        os.remove(os.path.join(rootfs, "etc/apt/sources.list"))
+        with open(os.path.join(rootfs, "etc/dpkg/dpkg.cfg.d/docker-slim"), "w") as f:
+            f.write(_DPKG_EXCLUDES)
+        with open(os.path.join(rootfs, "etc/apt/apt.conf.d/docker-slim"), "w") as f:
+            f.write(_APT_CONF)
+        subprocess.run(["chroot", rootfs, "sh", "-c",
+                        "apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/*.log "
+                        "/usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/*"],
+                       check=True)
+        tar = subprocess.Popen(["tar", "--numeric-owner", "-C", rootfs, "-c", "."],
+                               stdout=subprocess.PIPE)
+        repo, tag = name.split(":")
+        result = client.api.import_image_from_stream(
+            tar.stdout, repository=repo, tag=tag,
+            changes=['CMD ["bash"]'])
+        if tar.wait() != 0:
+            raise BaseImageError("tar of %s failed" % rootfs)
+        log.info("imported %s: %s", name, str(result).strip()[:200])
+        return client.images.get(name).id
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ensure(client, name, log=print, pull=True):
+    """Make sure the engine has ``name``: use it, else pull it, else debootstrap it.
+
+    Returns how it was obtained: "present", "pulled" or "created".
+    """
+    import docker.errors
+    try:
+        client.images.get(name)
+        return "present"
+    except docker.errors.ImageNotFound:
+        pass
+    if pull:
+        try:
+            log("pulling %s" % name)
+            client.images.pull(name)
+            return "pulled"
+        except docker.errors.APIError as exc:
+            log("cannot pull %s (%s); creating it locally with debootstrap"
+                % (name, str(exc).splitlines()[0][:200]))
+    create(client, name)
+    return "created"

@@ -1,0 +1,162 @@
+"""The ./build.py command line: list, render, base, build, test."""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from . import matrix
+
+EXAMPLES = """\
+examples:
+  ./build.py list                      variants, tags, whether sources are obtainable here
+  ./build.py render                    regenerate versions/ from templates/ and matrix.yaml
+  ./build.py render --check            fail, naming each stale file, if versions/ is out of date
+  ./build.py build python-2.7          build and tag whiskey:python-2.7 and whiskey:python-2.7.18
+  ./build.py build                     build every variant whose sources can be obtained
+  ./build.py test                      unit tests, lint, behaviour tests (tox)
+"""
+
+
+def _ca_bundle(args):
+    return getattr(args, "ca_bundle", None) or os.environ.get("WHISKEY_CA_BUNDLE") or None
+
+
+def cmd_list(args):
+    from . import sources
+    variants = matrix.select(matrix.load(args.matrix), args.variants)
+    rows = [("VARIANT", "PYTHON", "FROM", "BASE", "TAGS", "SOURCES HERE")]
+    for v in variants:
+        ok, why = (True, "") if args.offline else sources.availability(v, _ca_bundle(args))
+        rows.append((v.name, v.python, v.kind, v.base, ",".join(v.tags),
+                     "-" if args.offline else ("yes" if ok else "no: " + why)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[5])
+    return 0
+
+
+def cmd_render(args):
+    from . import render
+    variants = matrix.load(args.matrix)
+    if args.check:
+        problems = render.check(variants)
+        for p in problems:
+            print(p, file=sys.stderr)
+        if problems:
+            print("versions/ is stale: run ./build.py render and commit the result",
+                  file=sys.stderr)
+            return 1
+        print("versions/ matches templates/ and matrix.yaml (%d variants)" % len(variants))
+        return 0
+    written = render.write(variants)
+    print("rendered %d files for %d variants into versions/" % (len(written), len(variants)))
+    return 0
+
+
+def cmd_base(args):
+    from . import baseimage, images
+    c = images.client()
+    bases = sorted({v.base for v in matrix.select(matrix.load(args.matrix), args.variants)})
+    for base in bases:
+        how = baseimage.ensure(c, base, pull=not args.no_pull)
+        print("%s: %s" % (base, how))
+    return 0
+
+
+def cmd_build(args):
+    from . import images, sources
+    variants = matrix.select(matrix.load(args.matrix), args.variants)
+    explicit = bool(args.variants)
+    results = []
+    c = images.client()
+    for v in variants:
+        if not explicit:
+            ok, why = sources.availability(v, _ca_bundle(args))
+            if not ok:
+                print("skipping %s: %s" % (v.name, why))
+                results.append((v.name, "skipped", 0.0, why))
+                continue
+        try:
+            image, seconds = images.build(v, repository=args.repository,
+                                          ca_bundle=_ca_bundle(args), docker_client=c)
+        except (images.BuildError, sources.SourceError) as exc:
+            print("FAILED %s: %s" % (v.name, exc), file=sys.stderr)
+            results.append((v.name, "failed", 0.0, str(exc).splitlines()[0]))
+            continue
+        size = image.attrs.get("Size", 0) / 1e6
+        results.append((v.name, "built", seconds, "%.0f MB, tags %s"
+                        % (size, ", ".join("%s:%s" % (args.repository, t) for t in v.tags))))
+    print("\nsummary:")
+    for name, result, seconds, detail in results:
+        print("  %-12s %-8s %7.1fs  %s" % (name, result, seconds, detail))
+    return 1 if any(r[1] == "failed" for r in results) else 0
+
+
+def cmd_test(args):
+    env = dict(os.environ)
+    if args.variants:
+        env["WHISKEY_VARIANTS"] = ",".join(args.variants)
+    envs = args.env or "unit,lint,behaviour"
+    cmd = [sys.executable, "-m", "tox", "-e", envs] + (["--"] + args.pytest_args
+                                                      if args.pytest_args else [])
+    print("+ " + " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=matrix.ROOT, env=env)
+
+
+def parser():
+    p = argparse.ArgumentParser(
+        prog="build.py", description="Render, build and test the whiskey S2I builder images.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--matrix", default=matrix.DEFAULT_PATH, help="the matrix file (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("list", help="list variants, their tags and whether sources are obtainable")
+    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    s.add_argument("--offline", action="store_true", help="do not probe source availability")
+    s.add_argument("--ca-bundle", help="extra CA bundle for HTTPS (also $WHISKEY_CA_BUNDLE)")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("render", help="write versions/ from templates/ and matrix.yaml")
+    s.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 naming every stale file")
+    s.set_defaults(func=cmd_render)
+
+    s = sub.add_parser("base", help="make sure base images exist (pull, else debootstrap)")
+    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    s.add_argument("--no-pull", action="store_true", help="do not try a registry first")
+    s.set_defaults(func=cmd_base)
+
+    s = sub.add_parser("build", help="build and tag builder images",
+                       description="Build the named variants (default: every variant whose "
+                                   "sources can be obtained here; the others are skipped with the reason).")
+    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    s.add_argument("--repository", default=os.environ.get("WHISKEY_REPOSITORY", "whiskey"),
+                   help="image repository to tag into (default: %(default)s)")
+    s.add_argument("--ca-bundle", help="extra CA bundle for fetching sources (also $WHISKEY_CA_BUNDLE)")
+    s.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("test", help="run the test suites through tox",
+                       description="Run tox envs unit, lint and behaviour. Behaviour tests build "
+                                   "the variants they test; select them by name (default: "
+                                   "$WHISKEY_VARIANTS, else every variant).")
+    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    s.add_argument("-e", "--env", help="tox envs (default: unit,lint,behaviour)")
+    s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
+    s.set_defaults(func=cmd_test)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
+        args.pytest_args = args.pytest_args[1:]
+    try:
+        return args.func(args)
+    except matrix.MatrixError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
