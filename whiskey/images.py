@@ -102,10 +102,10 @@ def build(variant, repository=DEFAULT_REPOSITORY, ca_bundle=None, log=print, doc
     for chunk in c.api.build(fileobj=context, custom_context=True, tag=tags[0], rm=True,
                              forcerm=True, labels=labels, decode=True):
         if "stream" in chunk:
-            line = chunk["stream"].rstrip("\n")
-            if line:
-                log("  [%s] %s" % (variant.name, line))
-                tail = (tail + [line])[-15:]
+            for line in chunk["stream"].splitlines():
+                if line.strip():
+                    log("  [%s] %s" % (variant.name, line))
+                    tail = (tail + [line])[-15:]
         if "aux" in chunk and "ID" in chunk["aux"]:
             image_id = chunk["aux"]["ID"]
         if "error" in chunk:
