@@ -57,8 +57,8 @@ def cmd_render(args):
 
 def cmd_base(args):
     from . import baseimage, images
-    c = images.client()
     bases = sorted({v.base for v in matrix.select(matrix.load(args.matrix), args.variants)})
+    c = images.client()
     for base in bases:
         how = baseimage.ensure(c, base, pull=not args.no_pull)
         print("%s: %s" % (base, how))
@@ -153,10 +153,16 @@ def main(argv=None):
     args = parser().parse_args(argv)
     if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
         args.pytest_args = args.pytest_args[1:]
+    from .baseimage import BaseImageError
+    from .images import BuildError
+    from .sources import SourceError
     try:
         return args.func(args)
     except matrix.MatrixError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
+    except (BuildError, SourceError, BaseImageError) as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

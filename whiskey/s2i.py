@@ -73,7 +73,8 @@ def upload_tar(src, artifacts=None):
         if artifacts is not None:
             with tarfile.open(fileobj=io.BytesIO(artifacts)) as saved:
                 for member in saved.getmembers():
-                    member.name = "artifacts/" + member.name.lstrip("./")
+                    name = member.name[2:] if member.name.startswith("./") else member.name
+                    member.name = "artifacts/" + name.lstrip("/")
                     member.uid, member.gid = 1001, 0
                     data = saved.extractfile(member) if member.isreg() else None
                     tar.addfile(member, data)

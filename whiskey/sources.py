@@ -144,11 +144,15 @@ def places(artifact):
 
 def _download(url, dest, ctx):
     tmp = dest + ".part"
-    with open(tmp, "wb") as out:
+    try:
         resp = urlopen(Request(url, headers={"User-Agent": "whiskey-build"}),
                        timeout=TIMEOUT, context=ctx)
-        shutil.copyfileobj(resp, out, 1 << 20)
-    os.rename(tmp, dest)
+        with open(tmp, "wb") as out:
+            shutil.copyfileobj(resp, out, 1 << 20)
+        os.rename(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def fetch(artifact, ca_bundle=None, log=print):

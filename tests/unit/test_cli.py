@@ -1,0 +1,195 @@
+"""./build.py as a user runs it: a subprocess from the repository root.
+
+Nothing here reaches Docker or the network: `list` runs with --offline, and
+DOCKER_HOST points at a socket that does not exist so that a command that
+tried the engine would fail differently from the error the test expects.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from whiskey import matrix  # noqa: E402
+
+COMMANDS = ["list", "render", "base", "build", "test"]
+
+
+@pytest.fixture(scope="module")
+def variants():
+    return matrix.load()
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = dict(os.environ)
+    e["DOCKER_HOST"] = "unix://%s" % (tmp_path / "no-docker.sock")
+    e["WHISKEY_SOURCE_CACHE"] = str(tmp_path / "cache")
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        e.pop(var, None)
+    return e
+
+
+def build_py(env, *args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "build.py")] + list(args),
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+# -- help --------------------------------------------------------------------------------
+
+def test_top_level_help(env):
+    p = build_py(env, "--help")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("usage: build.py ")
+    assert "--matrix MATRIX" in p.stdout
+    for cmd in COMMANDS:
+        assert cmd in p.stdout
+    assert "./build.py render --check" in p.stdout   # the examples epilog
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_command_help(env, cmd):
+    p = build_py(env, cmd, "--help")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("usage: build.py %s " % cmd)
+    assert "-h, --help" in p.stdout
+
+
+def test_build_help_mentions_options(env):
+    out = build_py(env, "build", "--help").stdout
+    assert "--repository REPOSITORY" in out
+    assert "--ca-bundle CA_BUNDLE" in out
+
+
+def test_no_command_is_a_usage_error(env):
+    p = build_py(env)
+    assert p.returncode == 2
+    assert "usage: build.py" in p.stderr
+
+
+def test_unknown_command_is_a_usage_error(env):
+    p = build_py(env, "deploy")
+    assert p.returncode == 2
+    assert "invalid choice: 'deploy'" in p.stderr
+
+
+# -- list ----------------------------------------------------------------------------------
+
+def test_list_offline_lists_every_variant_with_tags(env, variants):
+    p = build_py(env, "list", "--offline")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["VARIANT", "PYTHON", "FROM", "BASE", "TAGS", "SOURCES", "HERE"]
+    assert len(lines) == 1 + len(variants)
+    for v, line in zip(variants, lines[1:]):
+        assert line.split() == [v.name, v.python, v.kind, v.base, ",".join(v.tags), "-"]
+
+
+def test_list_offline_some_variants(env):
+    p = build_py(env, "list", "--offline", "python-3.11", "python-2.7")
+    assert p.returncode == 0, p.stderr
+    names = [l.split()[0] for l in p.stdout.splitlines()[1:]]
+    assert names == ["python-3.11", "python-2.7"]
+    assert "python-2.7,python-2.7.18" in p.stdout
+
+
+def test_list_unknown_variant(env, variants):
+    p = build_py(env, "list", "--offline", "python-4.0")
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: unknown variant python-4.0 (known: ")
+    assert ", ".join(v.name for v in variants) in p.stderr
+
+
+def test_broken_matrix_names_variant_and_key(env, tmp_path):
+    with open(matrix.DEFAULT_PATH) as f:
+        data = yaml.safe_load(f)
+    del data["variants"]["python-3.4"]["pins"]["wheel"]
+    broken = tmp_path / "matrix.yaml"
+    broken.write_text(yaml.safe_dump(data))
+    p = build_py(env, "--matrix", str(broken), "list", "--offline")
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert "variant 'python-3.4'" in p.stderr
+    assert "key 'pins.wheel'" in p.stderr
+    assert p.stderr.startswith("error: ")
+    assert "Traceback" not in p.stderr
+
+
+def test_matrix_option_reads_another_file(env, tmp_path):
+    with open(matrix.DEFAULT_PATH) as f:
+        data = yaml.safe_load(f)
+    data["variants"] = {"python-3.13": data["variants"]["python-3.13"]}
+    small = tmp_path / "matrix.yaml"
+    small.write_text(yaml.safe_dump(data))
+    p = build_py(env, "--matrix", str(small), "list", "--offline")
+    assert p.returncode == 0, p.stderr
+    assert [l.split()[0] for l in p.stdout.splitlines()[1:]] == ["python-3.13"]
+    assert "latest" in p.stdout
+
+
+def test_duplicate_key_in_matrix_file(env, tmp_path):
+    text = open(matrix.DEFAULT_PATH).read().replace(
+        "    python: 3.13.5\n", "    python: 3.13.5\n    python: 3.13.6\n")
+    bad = tmp_path / "matrix.yaml"
+    bad.write_text(text)
+    p = build_py(env, "--matrix", str(bad), "list", "--offline")
+    assert p.returncode == 2
+    assert "key 'python' appears twice" in p.stderr
+
+
+# -- render ------------------------------------------------------------------------------------
+
+def test_render_check_passes_on_the_repository(env, variants):
+    p = build_py(env, "render", "--check")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == ("versions/ matches templates/ and matrix.yaml (%d variants)"
+                                % len(variants))
+
+
+def test_render_check_fails_against_a_changed_matrix(env, tmp_path):
+    # Same repository versions/, but a matrix whose 3.11 pins another python:
+    # every file that mentions the version is stale, and nothing is written.
+    text = open(matrix.DEFAULT_PATH).read().replace("python: 3.11.2", "python: 3.11.9")
+    changed = tmp_path / "matrix.yaml"
+    changed.write_text(text)
+    before = open(os.path.join(ROOT, "versions", "python-3.11", "Dockerfile")).read()
+    p = build_py(env, "--matrix", str(changed), "render", "--check")
+    assert p.returncode == 1
+    assert "versions/python-3.11/Dockerfile: differs from its template" in p.stderr
+    assert "versions/ is stale: run ./build.py render" in p.stderr
+    assert open(os.path.join(ROOT, "versions", "python-3.11", "Dockerfile")).read() == before
+
+
+# -- build / base without Docker ------------------------------------------------------------------
+
+def test_build_unknown_variant_fails_before_docker(env, variants):
+    p = build_py(env, "build", "no-such-variant")
+    assert p.returncode == 2, p.stderr
+    # The message is matrix.select's, not a Docker connection error.
+    assert p.stderr.strip() == "error: unknown variant no-such-variant (known: %s)" % (
+        ", ".join(v.name for v in variants))
+    assert "Docker" not in p.stderr
+    assert "Traceback" not in p.stderr
+    assert p.stdout == ""
+
+
+def test_base_unknown_variant_fails_before_docker(env):
+    p = build_py(env, "base", "python-0.1")
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: unknown variant python-0.1 (known: ")
+
+
+def test_build_without_docker_is_a_clean_error(env):
+    # DOCKER_HOST is a socket path in tmp_path that does not exist: the
+    # engine cannot answer.  The user gets images.client()'s one-line
+    # message (it tells them how to start one), not a Python traceback.
+    p = build_py(env, "build", "python-3.11")
+    assert p.returncode != 0
+    assert "no Docker engine answers" in p.stderr
+    assert "Traceback" not in p.stderr

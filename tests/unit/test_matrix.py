@@ -1,0 +1,396 @@
+"""matrix.yaml: loading, the model of a variant, and every validation error.
+
+Error tests start from a deep copy of the real matrix.yaml, break one thing
+and check that the message names both the variant and the key at fault.
+"""
+
+import copy
+import os
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from whiskey import matrix  # noqa: E402
+
+LEGACY = ["python-2.7", "python-3.3", "python-3.4", "python-3.5"]
+
+with open(matrix.DEFAULT_PATH) as _f:
+    RAW = yaml.safe_load(_f)
+
+
+@pytest.fixture
+def raw():
+    """A private deep copy of the real matrix.yaml, as plain data."""
+    return copy.deepcopy(RAW)
+
+
+@pytest.fixture(scope="module")
+def variants():
+    return matrix.load()
+
+
+def by_name(variants):
+    return {v.name: v for v in variants}
+
+
+def assert_names(exc_info, variant, key):
+    msg = str(exc_info.value)
+    assert "variant %r" % variant in msg, msg
+    assert "key %r" % key in msg, msg
+    return msg
+
+
+# -- the real matrix ----------------------------------------------------------
+
+def test_real_matrix_loads_with_legacy_and_modern_variants(variants):
+    names = [v.name for v in variants]
+    for name in LEGACY:
+        assert name in names
+    modern = [v for v in variants if v.name not in LEGACY]
+    assert modern, "matrix.yaml has no modern variant"
+    for v in variants:
+        if v.name in LEGACY:
+            assert v.kind == "source", v.name
+            assert v.source is not None and v.source.file == "Python-%s.tgz" % v.python
+        else:
+            assert v.kind == "debian", v.name
+            assert v.source is None and v.openssl is None and v.configure == []
+
+
+def test_real_matrix_variant_names_follow_their_python(variants):
+    for v in variants:
+        assert v.name == "python-" + v.major_minor
+        assert len(v.version_info) == 3
+
+
+def test_real_matrix_python_27_details(variants):
+    v = by_name(variants)["python-2.7"]
+    assert v.python == "2.7.18"
+    assert v.version_info == (2, 7, 18)
+    assert v.base == "debian:bookworm-slim"
+    assert v.source.debian == "python2.7_2.7.18.orig.tar.gz"
+    assert v.source.url.endswith("/Python-2.7.18.tgz")
+    assert v.openssl is None
+    assert "--enable-unicode=ucs4" in v.configure
+    assert v.pin_version("mod_wsgi") == "4.9.4"
+    assert v.pin_version("pip") == "20.3.4"
+
+
+def test_real_matrix_artifacts_in_stable_order(variants):
+    v = by_name(variants)["python-3.3"]
+    files = [a.file for a in v.artifacts]
+    assert files == [v.openssl.file, v.source.file] + [v.pins[p].file for p in matrix.PIN_NAMES]
+    assert files[0] == "openssl-1.0.2u.tar.gz"
+    assert [v.pins[p].project for p in matrix.PIN_NAMES] == list(matrix.PIN_NAMES)
+
+
+def test_real_matrix_tags_are_unique_and_well_formed(variants):
+    seen = {}
+    for v in variants:
+        assert v.tags[:2] == ["python-%s" % v.major_minor, "python-%s" % v.python]
+        assert v.tags[2:] == v.aliases
+        for tag in v.tags:
+            assert tag not in seen, "tag %s of %s is also a tag of %s" % (tag, v.name, seen[tag])
+            seen[tag] = v.name
+    assert seen["python-2.7.18"] == "python-2.7"
+
+
+def test_real_matrix_latest_alias_is_on_one_variant(variants):
+    owners = [v.name for v in variants if "latest" in v.tags]
+    assert len(owners) == 1
+
+
+def test_parse_of_the_raw_yaml_equals_load(raw, variants):
+    parsed = matrix.parse(raw)
+    assert [v.name for v in parsed] == [v.name for v in variants]
+    for a, b in zip(parsed, variants):
+        assert a.artifacts == b.artifacts
+        assert a.tags == b.tags
+
+
+# -- entry errors ---------------------------------------------------------------
+
+def test_unknown_key(raw):
+    raw["variants"]["python-3.11"]["optimise"] = True
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.11", "optimise")
+    assert "unknown key" in msg
+
+
+def test_missing_python(raw):
+    del raw["variants"]["python-3.4"]["python"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.4", "python")
+    assert "missing" in msg
+
+
+def test_missing_pin(raw):
+    del raw["variants"]["python-3.11"]["pins"]["mod_wsgi"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse_variant("python-3.11", raw["variants"]["python-3.11"])
+    msg = assert_names(e, "python-3.11", "pins.mod_wsgi")
+    assert "missing pin" in msg
+
+
+def test_unknown_pin(raw):
+    raw["variants"]["python-3.11"]["pins"]["requests"] = {
+        "file": "requests-2.0.0-py3-none-any.whl", "sha256": "a" * 64}
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-3.11", "pins.requests")
+
+
+@pytest.mark.parametrize("bad", [
+    "a" * 63,                     # too short
+    "a" * 65,                     # too long
+    "A" * 64,                     # upper case
+    "g" * 64,                     # not hex
+    "",                           # empty
+], ids=["short", "long", "upper", "non-hex", "empty"])
+def test_malformed_pin_sha256(raw, bad):
+    raw["variants"]["python-3.5"]["pins"]["wheel"]["sha256"] = bad
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.5", "pins.wheel.sha256")
+    assert "64 lower-case hex digits" in msg
+
+
+def test_malformed_source_sha256(raw):
+    raw["variants"]["python-2.7"]["source"]["sha256"] = RAW["variants"]["python-2.7"]["source"]["sha256"].upper()
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-2.7", "source.sha256")
+
+
+def test_pin_file_of_another_distribution(raw):
+    pins = raw["variants"]["python-3.13"]["pins"]
+    pins["setuptools"]["file"] = pins["wheel"]["file"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.13", "pins.setuptools.file")
+    assert "is not a distribution file of setuptools" in msg
+    assert "wheel-0.45.1-py3-none-any.whl" in msg
+
+
+def test_pin_with_extra_key(raw):
+    raw["variants"]["python-3.13"]["pins"]["pip"]["url"] = "https://example.invalid/pip.whl"
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-3.13", "pins.pip")
+
+
+def test_duplicate_tag_through_an_alias(raw):
+    raw["variants"]["python-3.13"]["aliases"] = ["latest", "python-3.11"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.13", "aliases")
+    assert "'python-3.11' is also a tag of variant 'python-3.11'" in msg
+
+
+def test_duplicate_alias_on_two_variants(raw):
+    raw["variants"]["python-3.11"]["aliases"] = ["latest"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.13", "aliases")
+    assert "'latest'" in msg and "python-3.11" in msg
+
+
+def test_invalid_alias(raw):
+    raw["variants"]["python-3.13"]["aliases"] = ["not a tag"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-3.13", "aliases")
+
+
+def test_debian_variant_with_a_source_key(raw):
+    raw["variants"]["python-3.11"]["source"] = copy.deepcopy(RAW["variants"]["python-2.7"]["source"])
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.11", "source")
+    assert "only allowed with from: source" in msg
+
+
+def test_debian_variant_with_configure(raw):
+    raw["variants"]["python-3.13"]["configure"] = ["--enable-shared"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-3.13", "configure")
+
+
+def test_source_variant_without_source(raw):
+    del raw["variants"]["python-3.4"]["source"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.4", "source")
+    assert "required with from: source" in msg
+
+
+def test_bad_from(raw):
+    raw["variants"]["python-3.11"]["from"] = "conda"
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-3.11", "from")
+
+
+def test_python_version_must_be_exact(raw):
+    # As YAML reads it: `python: 3.11` is the float 3.11.
+    raw["variants"]["python-3.11"]["python"] = 3.11
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.11", "python")
+    assert "exact X.Y.Z version, got '3.11'" in msg
+
+
+def test_python_version_from_yaml_text(tmp_path):
+    text = open(matrix.DEFAULT_PATH).read().replace("python: 3.11.2", "python: 3.11")
+    assert "python: 3.11\n" in text
+    path = tmp_path / "matrix.yaml"
+    path.write_text(text)
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.load(str(path))
+    assert_names(e, "python-3.11", "python")
+
+
+def test_bad_base(raw):
+    raw["variants"]["python-3.11"]["base"] = "Debian Bookworm"
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-3.11", "base")
+
+
+def test_non_https_url(raw):
+    src = raw["variants"]["python-2.7"]["source"]
+    src["url"] = src["url"].replace("https://", "http://")
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-2.7", "source.url")
+    assert "https://" in msg
+
+
+def test_url_not_ending_with_the_file_name(raw):
+    ssl = raw["variants"]["python-3.5"]["openssl"]
+    ssl["url"] = ssl["url"].replace("1.1.1w", "1.1.1v")
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.5", "openssl.url")
+    assert "must end with the file name 'openssl-1.1.1w.tar.gz'" in msg
+
+
+@pytest.mark.parametrize("orig", [
+    "python2.7-2.7.18.orig.tar.gz",      # no underscore
+    "python2.7_2.7.18.tar.gz",           # not .orig
+    "Python2.7_2.7.18.orig.tar.gz",      # upper case package
+    "python2.7_2.7.18.orig.tar.zst",     # unknown compression
+])
+def test_invalid_debian_orig_name(raw, orig):
+    raw["variants"]["python-2.7"]["source"]["debian"] = orig
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-2.7", "source.debian")
+    assert repr(orig) in msg
+
+
+def test_tarball_missing_file(raw):
+    del raw["variants"]["python-3.3"]["openssl"]["file"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.3", "openssl.file")
+    assert "missing" in msg
+
+
+def test_tarball_unknown_key(raw):
+    raw["variants"]["python-3.3"]["source"]["md5"] = "0" * 32
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-3.3", "source.md5")
+
+
+def test_configure_must_be_options(raw):
+    raw["variants"]["python-3.4"]["configure"] = ["enable-shared"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-3.4", "configure")
+
+
+def test_bad_variant_name(raw):
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse_variant("Python 3.11", raw["variants"]["python-3.11"])
+    assert "'Python 3.11'" in str(e.value)
+
+
+@pytest.mark.parametrize("data", [
+    {},
+    {"variants": {}},
+    {"variants": []},
+    {"variants": {"python-3.11": RAW["variants"]["python-3.11"]}, "extra": 1},
+    [],
+])
+def test_bad_top_level(data):
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(copy.deepcopy(data))
+    assert "matrix.yaml" in str(e.value)
+
+
+# -- loading files ----------------------------------------------------------------
+
+def test_load_a_copy(tmp_path, variants):
+    path = tmp_path / "matrix.yaml"
+    path.write_text(open(matrix.DEFAULT_PATH).read())
+    assert [v.name for v in matrix.load(str(path))] == [v.name for v in variants]
+
+
+def test_duplicate_yaml_key_names_its_line(tmp_path):
+    lines = open(matrix.DEFAULT_PATH).read().splitlines(True)
+    at = next(i for i, l in enumerate(lines) if l.strip() == "python: 3.11.2")
+    lines.insert(at + 1, "    python: 3.11.9\n")
+    path = tmp_path / "matrix.yaml"
+    path.write_text("".join(lines))
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.load(str(path))
+    msg = str(e.value)
+    assert "line %d" % (at + 2) in msg
+    assert "'python' appears twice" in msg
+
+
+def test_duplicate_variant_name(tmp_path):
+    text = open(matrix.DEFAULT_PATH).read()
+    block = text[text.index("  python-3.13:"):]
+    path = tmp_path / "matrix.yaml"
+    path.write_text(text + "\n" + block)
+    line = text.count("\n") + 2
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.load(str(path))
+    assert "line %d: key 'python-3.13' appears twice" % line in str(e.value)
+
+
+def test_invalid_yaml_names_the_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("variants: [\n")
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.load(str(path))
+    assert str(path) in str(e.value)
+    assert "not valid YAML" in str(e.value)
+
+
+# -- select ------------------------------------------------------------------------
+
+def test_select_all_and_some(variants):
+    assert matrix.select(variants, []) == list(variants)
+    chosen = matrix.select(variants, ["python-3.11", "python-2.7"])
+    assert [v.name for v in chosen] == ["python-3.11", "python-2.7"]
+
+
+def test_select_unknown_lists_known_names(variants):
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.select(variants, ["python-2.7", "python-4.0"])
+    msg = str(e.value)
+    assert msg.startswith("unknown variant python-4.0 (known: ")
+    for v in variants:
+        assert v.name in msg

@@ -1,0 +1,290 @@
+"""whiskey/server.py: the mod_wsgi-express command line of the run script.
+
+The module under test is the rendered versions/python-3.11/whiskey/server.py,
+imported from its file; main() is run as a subprocess with a stand-in
+``mod_wsgi-express`` on PATH that records the arguments it was given.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from whiskey import matrix  # noqa: E402
+
+SERVER = os.path.join(ROOT, "versions", "python-3.11", "whiskey", "server.py")
+DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+server = _load(SERVER, "whiskey_server_python_3_11")
+
+
+def args(text="", **env):
+    return server.server_args(env, text)
+
+
+def extra(text="", **env):
+    """What server_args adds after the defaults."""
+    out = args(text, **env)
+    assert out[:4] == DEFAULTS
+    return out[4:]
+
+
+# -- defaults and environment ------------------------------------------------------
+
+def test_defaults_come_first():
+    assert server.DEFAULTS == DEFAULTS
+    assert args() == DEFAULTS
+    out = args("--port 9000", MOD_WSGI_PROCESSES="3")
+    assert out[:4] == DEFAULTS
+    # server_args after the environment, so it wins (last value is kept).
+    assert out[4:] == ["--processes", "3", "--port", "9000"]
+
+
+def test_processes_from_environment():
+    assert extra(MOD_WSGI_PROCESSES="3") == ["--processes", "3"]
+
+
+def test_empty_value_option_is_not_passed():
+    assert extra(MOD_WSGI_PROCESSES="") == []
+
+
+def test_several_value_options_keep_table_order():
+    assert extra(MOD_WSGI_THREADS="8", MOD_WSGI_PROCESSES="2",
+                 MOD_WSGI_ENTRY_POINT="app.wsgi") == [
+        "--processes", "2", "--threads", "8", "--entry-point", "app.wsgi"]
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", "yes", "on", "On"])
+def test_access_log_true_values(value):
+    assert extra(MOD_WSGI_ACCESS_LOG=value) == ["--access-log"]
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off", ""])
+def test_access_log_false_values(value):
+    out = args(MOD_WSGI_ACCESS_LOG=value)
+    assert "--access-log" not in out
+    assert out == DEFAULTS
+
+
+def test_debugger_flag_adds_two_options():
+    assert extra(MOD_WSGI_ENABLE_DEBUGGER="1") == ["--debug-mode", "--enable-debugger"]
+
+
+def test_unrelated_environment_is_ignored():
+    assert args(HOME="/opt/app-root/src", PATH="/bin", MOD_WSGI_UNKNOWN="1") == DEFAULTS
+
+
+# -- server_args text -------------------------------------------------------------------
+
+def test_server_args_lines_split():
+    text = "--url-alias /static static\n--application-type module --entry-point hello_world.wsgi\n"
+    assert extra(text) == ["--url-alias", "/static", "static",
+                           "--application-type", "module", "--entry-point", "hello_world.wsgi"]
+
+
+def test_comment_lines_are_ignored():
+    text = "# serve static files\n--url-alias /static static\n  # indented comment --port 1\n"
+    assert extra(text) == ["--url-alias", "/static", "static"]
+
+
+def test_trailing_comment_is_ignored():
+    assert extra("--threads 4  # more threads\n--processes 2") == [
+        "--threads", "4", "--processes", "2"]
+
+
+def test_hash_inside_a_word_is_not_a_comment():
+    # A shell starts a comment only at the start of a word: `dev#1` is one
+    # word, and the rest of the line still counts.
+    assert extra("--setenv CHANNEL dev#1 --threads 4") == [
+        "--setenv", "CHANNEL", "dev#1", "--threads", "4"]
+
+
+def test_double_quotes_group_words():
+    assert extra('--setenv GREETING "hello world"') == ["--setenv", "GREETING", "hello world"]
+
+
+def test_single_quotes_group_words():
+    assert extra("--setenv GREETING 'hello  world'") == ["--setenv", "GREETING", "hello  world"]
+
+
+def test_empty_quotes_give_an_empty_argument():
+    assert extra('--setenv EMPTY ""') == ["--setenv", "EMPTY", ""]
+
+
+def test_dollar_name_and_braces_expand():
+    assert extra("--setenv A $HOME --setenv B ${HOME}/x", HOME="/opt/app-root/src") == [
+        "--setenv", "A", "/opt/app-root/src", "--setenv", "B", "/opt/app-root/src/x"]
+
+
+def test_unset_variable_expands_to_nothing():
+    assert extra("--a $NOT_SET_ANYWHERE b") == ["--a", "b"]
+    assert extra('--setenv X "$NOT_SET_ANYWHERE"') == ["--setenv", "X", ""]
+
+
+def test_double_dollar_is_a_literal_dollar():
+    assert extra("--setenv PRICE $$5 --setenv V $$HOME", HOME="/h") == [
+        "--setenv", "PRICE", "$5", "--setenv", "V", "$HOME"]
+
+
+def test_expanded_value_with_spaces_in_quotes_is_one_argument():
+    assert extra('--setenv GREETING "$GREETING"', GREETING="hello world") == [
+        "--setenv", "GREETING", "hello world"]
+
+
+def test_expanded_value_keeps_its_quote_characters():
+    # A shell does not re-read quotes that come out of a variable's value.
+    value = 'it\'s "fine"'
+    assert extra('--setenv MSG "$MSG"', MSG=value) == ["--setenv", "MSG", value]
+
+
+def test_command_substitution_is_never_run(tmp_path):
+    marker = tmp_path / "x"
+    text = "--setenv A $(touch %s)" % marker
+    out = extra(text)
+    assert out == ["--setenv", "A", "$(touch", "%s)" % marker]
+    assert "$(touch" in " ".join(out)
+    assert not marker.exists()
+
+
+def test_backticks_are_never_run(tmp_path):
+    marker = tmp_path / "y"
+    out = extra("--setenv A `touch %s`" % marker)
+    assert out == ["--setenv", "A", "`touch", "%s`" % marker]
+    assert not marker.exists()
+
+
+def test_quoted_command_substitution_stays_literal(tmp_path):
+    marker = tmp_path / "z"
+    out = extra('--setenv A "$(touch %s)"' % marker)
+    assert out == ["--setenv", "A", "$(touch %s)" % marker]
+    assert not marker.exists()
+
+
+def test_other_dollars_stay_literal():
+    assert server.split("$(id) `id` $1 $ a$", {"1": "no"}) == ["$(id)", "`id`", "$1", "$", "a$"]
+
+
+@pytest.mark.parametrize("text", ["${}", "${1x}", "${A", "${A B}"])
+def test_malformed_braced_reference_is_an_error(text):
+    with pytest.raises(server.ServerArgsError) as e:
+        server.split(text, {})
+    assert "bad variable reference" in str(e.value)
+
+
+@pytest.mark.parametrize("text", ['--setenv A "unclosed', "--setenv A 'unclosed", "--a \\"])
+def test_unbalanced_quote_raises(text):
+    with pytest.raises(server.ServerArgsError) as e:
+        server.server_args({}, text)
+    assert str(e.value).startswith(".whiskey/server_args: ")
+
+
+def test_server_args_error_is_a_value_error():
+    assert issubclass(server.ServerArgsError, ValueError)
+
+
+# -- the same logic in every variant ------------------------------------------------------
+
+def test_server_module_is_the_same_in_every_variant():
+    with open(SERVER) as f:
+        reference = f.read().replace("python-3.11", "<VARIANT>")
+    variants = matrix.load()
+    assert len(variants) > 1
+    for v in variants:
+        path = os.path.join(ROOT, "versions", v.name, "whiskey", "server.py")
+        with open(path) as f:
+            text = f.read()
+        differing = [line for line in text.splitlines()
+                     if line not in reference.splitlines()]
+        assert all(v.name in line for line in differing), (v.name, differing)
+        assert text.replace(v.name, "<VARIANT>") == reference, v.name
+
+
+def test_every_variant_module_computes_the_same_args(tmp_path):
+    text = '--url-alias /static static\n--setenv G "hello $WHO" # c\n'
+    env = {"WHO": "world", "MOD_WSGI_THREADS": "5", "MOD_WSGI_SERVER_STATUS": "yes"}
+    expected = DEFAULTS + ["--threads", "5", "--server-status", "--url-alias", "/static",
+                           "static", "--setenv", "G", "hello world"]
+    for v in matrix.load():
+        module = _load(os.path.join(ROOT, "versions", v.name, "whiskey", "server.py"),
+                       "whiskey_server_" + v.name.replace("-", "_").replace(".", "_"))
+        assert module.server_args(env, text) == expected, v.name
+
+
+# -- main(): what actually gets exec'd -----------------------------------------------------
+
+@pytest.fixture
+def app(tmp_path):
+    """An app dir (HOME) and a recording mod_wsgi-express first on PATH."""
+    src = tmp_path / "src"
+    (src / ".whiskey" / "action_hooks").mkdir(parents=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    out = tmp_path / "argv.txt"
+    fake = bin_dir / "mod_wsgi-express"
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "mod_wsgi-express" "$@" > "$OUT"\n')
+    fake.chmod(0o755)
+    env = {"HOME": str(src), "OUT": str(out),
+           "PATH": str(bin_dir) + os.pathsep + "/usr/bin:/bin"}
+    return src, out, env
+
+
+def _run(env, *argv):
+    return subprocess.run([sys.executable, SERVER] + list(argv), env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_main_execs_mod_wsgi_express(app):
+    src, out, env = app
+    (src / ".whiskey" / "server_args").write_text('--setenv G "hi there" # note\n')
+    env["MOD_WSGI_PROCESSES"] = "2"
+    proc = _run(env, "--reload-on-changes")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text().splitlines() == (
+        ["mod_wsgi-express", "start-server"] + DEFAULTS
+        + ["--processes", "2", "--setenv", "G", "hi there", "--reload-on-changes"])
+    assert "---> Starting mod_wsgi-express start-server --log-to-terminal" in proc.stderr
+
+
+def test_main_runs_an_executable_start_hook(app):
+    src, out, env = app
+    hook = src / ".whiskey" / "action_hooks" / "start"
+    hook.write_text('#!/bin/sh\nprintf "%s\\n" "hook" "$@" > "$OUT"\n')
+    hook.chmod(0o755)
+    proc = _run(env)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text().splitlines() == ["hook"] + DEFAULTS
+    assert "Running action hook start" in proc.stderr
+
+
+def test_main_warns_about_a_non_executable_start_hook(app):
+    src, out, env = app
+    hook = src / ".whiskey" / "action_hooks" / "start"
+    hook.write_text('#!/bin/sh\necho never\n')
+    hook.chmod(0o644)
+    proc = _run(env)
+    assert proc.returncode == 0, proc.stderr
+    assert "start is not executable" in proc.stderr
+    assert out.read_text().splitlines()[:2] == ["mod_wsgi-express", "start-server"]
+
+
+def test_main_reports_bad_server_args(app):
+    src, out, env = app
+    (src / ".whiskey" / "server_args").write_text('--setenv G "unclosed\n')
+    proc = _run(env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("whiskey: ERROR: .whiskey/server_args: no closing quotation")
+    assert not out.exists()
