@@ -11,8 +11,6 @@ the standard library and to syntax all of them share.
 """
 
 import os
-import re
-import shlex
 import sys
 
 DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
@@ -56,35 +54,112 @@ FLAG_OPTIONS = [
 ]
 
 _TRUE = ("1", "true", "yes", "on")
-_VAR = re.compile(r"\$(?:\$|([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+_NAME_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+_NAME_CHARS = _NAME_START + "0123456789"
 
 
 class ServerArgsError(ValueError):
     pass
 
 
-def expand(text, env):
-    """Expand $NAME and ${NAME} from env (unset: empty); $$ is a literal $.
+def _variable(text, i, env):
+    """Expand the $-reference at text[i]; returns (value, next index)."""
+    nxt = text[i + 1:i + 2]
+    if nxt == "$":
+        return "$", i + 2
+    if nxt == "{":
+        end = text.find("}", i + 2)
+        name = text[i + 2:end] if end != -1 else ""
+        if not name or name[0] not in _NAME_START or any(c not in _NAME_CHARS for c in name):
+            raise ServerArgsError(".whiskey/server_args: bad variable reference %r"
+                                  % text[i:end + 1 if end != -1 else len(text)])
+        return env.get(name, ""), end + 1
+    if nxt and nxt in _NAME_START:
+        j = i + 1
+        while j < len(text) and text[j] in _NAME_CHARS:
+            j += 1
+        return env.get(text[i + 1:j], ""), j
+    return "$", i + 1  # a lone $ (including "$(") is literal
 
-    Nothing else is special: $(...) and backticks stay as they are and are
-    never executed.
+
+def split(text, env=None):
+    """Split server_args like a shell, expanding $NAME / ${NAME} from env.
+
+    Quotes group ('...' literal, "..." with $ expansion), a backslash escapes
+    the next character, # at the start of a word starts a comment, $$ is a
+    literal $ and an unset variable is empty.  A value is never re-read for
+    quotes; unquoted it splits on white space, as in a shell.  Nothing is
+    ever executed: $(...) and backticks are literal text.
     """
-    def sub(match):
-        if match.group(0) == "$$":
-            return "$"
-        return env.get(match.group(1) or match.group(2), "")
-    return _VAR.sub(sub, text)
+    env = {} if env is None else env
+    words, word, started, i, n = [], [], False, 0, len(text)
 
+    def finish():
+        if started:
+            words.append("".join(word))
+        del word[:]
 
-def split(text):
-    """Split server_args like a shell would: quotes group, # starts a comment."""
-    lexer = shlex.shlex(text, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    try:
-        return list(lexer)
-    except ValueError as exc:
-        raise ServerArgsError(".whiskey/server_args: %s" % exc)
+    while i < n:
+        c = text[i]
+        if c in " \t\r\n":
+            finish()
+            started = False
+            i += 1
+        elif c == "#" and not started:
+            while i < n and text[i] != "\n":
+                i += 1
+        elif c == "\\":
+            if i + 1 >= n:
+                raise ServerArgsError(".whiskey/server_args: ends with a lone backslash")
+            if text[i + 1] != "\n":  # backslash-newline continues the line
+                word.append(text[i + 1])
+                started = True
+            i += 2
+        elif c == "'":
+            end = text.find("'", i + 1)
+            if end == -1:
+                raise ServerArgsError(".whiskey/server_args: no closing quotation (')")
+            word.append(text[i + 1:end])
+            started, i = True, end + 1
+        elif c == '"':
+            i += 1
+            started = True
+            while True:
+                if i >= n:
+                    raise ServerArgsError('.whiskey/server_args: no closing quotation (")')
+                c = text[i]
+                if c == '"':
+                    i += 1
+                    break
+                if c == "\\" and text[i + 1:i + 2] in ('"', "\\", "$"):
+                    word.append(text[i + 1])
+                    i += 2
+                elif c == "$":
+                    value, i = _variable(text, i, env)
+                    word.append(value)
+                else:
+                    word.append(c)
+                    i += 1
+        elif c == "$":
+            value, i = _variable(text, i, env)
+            parts = value.split()
+            if parts and value[:1].isspace():
+                finish()
+            for k, part in enumerate(parts):
+                if k:
+                    words.append("".join(word))
+                    del word[:]
+                word.append(part)
+                started = True
+            if parts and value[-1:].isspace():
+                finish()
+                started = False
+        else:
+            word.append(c)
+            started = True
+            i += 1
+    finish()
+    return words
 
 
 def env_args(env):
@@ -104,7 +179,7 @@ def server_args(env, server_args_text=""):
     mod_wsgi-express keeps the last value of a repeated option, so
     server_args overrides the environment, which overrides the defaults.
     """
-    return DEFAULTS + env_args(env) + split(expand(server_args_text, env))
+    return DEFAULTS + env_args(env) + split(server_args_text, env)
 
 
 def main(argv):
