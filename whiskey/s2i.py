@@ -29,7 +29,8 @@ class AssembleError(RuntimeError):
     """assemble failed; ``logs`` holds its whole output."""
 
     def __init__(self, message, logs):
-        RuntimeError.__init__(self, message)
+        tail = "\n  ".join(logs.rstrip("\n").splitlines()[-20:])
+        RuntimeError.__init__(self, "%s; its last lines:\n  %s" % (message, tail))
         self.logs = logs
 
 
@@ -82,15 +83,23 @@ def upload_tar(src, artifacts=None):
 
 
 def save_artifacts(client, previous_image):
-    """Run save-artifacts in previous_image; its stdout (a tar) as bytes."""
-    container = client.containers.create(previous_image, [SCRIPTS + "/save-artifacts"])
+    """Run save-artifacts in previous_image; its stdout (a tar) as bytes.
+
+    stdout is read through an attach made before the start, which is binary
+    safe; the logs API is not (the json-file driver stores text).  The
+    container logs nothing, so the tar is not written to the engine's logs.
+    """
+    from docker.types import LogConfig
+    container = client.containers.create(previous_image, [SCRIPTS + "/save-artifacts"],
+                                         log_config=LogConfig(type="none"))
     try:
+        stream = client.api.attach(container.id, stdout=True, stderr=False, stream=True,
+                                   logs=False)
         container.start()
+        out = b"".join(stream)
         status = container.wait()["StatusCode"]
-        out = container.logs(stdout=True, stderr=False)
         if status != 0:
-            raise AssembleError("save-artifacts in %s exited %d" % (previous_image, status),
-                                container.logs(stdout=False, stderr=True).decode("utf-8", "replace"))
+            raise AssembleError("save-artifacts in %s exited %d" % (previous_image, status), "")
         return out
     finally:
         container.remove(force=True)

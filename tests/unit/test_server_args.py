@@ -20,6 +20,8 @@ from whiskey import matrix  # noqa: E402
 
 SERVER = os.path.join(ROOT, "versions", "python-3.11", "whiskey", "server.py")
 DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
+# With no LANG in the environment the locale falls back to the image's C.UTF-8.
+FIXED = DEFAULTS + ["--locale", "C.UTF-8"]
 
 
 def _load(path, name):
@@ -39,19 +41,23 @@ def args(text="", **env):
 def extra(text="", **env):
     """What server_args adds after the defaults."""
     out = args(text, **env)
-    assert out[:4] == DEFAULTS
-    return out[4:]
+    assert out[:6] == FIXED
+    return out[6:]
 
 
 # -- defaults and environment ------------------------------------------------------
 
 def test_defaults_come_first():
     assert server.DEFAULTS == DEFAULTS
-    assert args() == DEFAULTS
+    assert args() == FIXED
     out = args("--port 9000", MOD_WSGI_PROCESSES="3")
-    assert out[:4] == DEFAULTS
+    assert out[:6] == FIXED
     # server_args after the environment, so it wins (last value is kept).
-    assert out[4:] == ["--processes", "3", "--port", "9000"]
+    assert out[6:] == ["--processes", "3", "--port", "9000"]
+
+
+def test_locale_follows_lang():
+    assert args(LANG="de_DE.UTF-8")[4:6] == ["--locale", "de_DE.UTF-8"]
 
 
 def test_processes_from_environment():
@@ -77,7 +83,7 @@ def test_access_log_true_values(value):
 def test_access_log_false_values(value):
     out = args(MOD_WSGI_ACCESS_LOG=value)
     assert "--access-log" not in out
-    assert out == DEFAULTS
+    assert out == FIXED
 
 
 def test_debugger_flag_adds_two_options():
@@ -85,7 +91,7 @@ def test_debugger_flag_adds_two_options():
 
 
 def test_unrelated_environment_is_ignored():
-    assert args(HOME="/opt/app-root/src", PATH="/bin", MOD_WSGI_UNKNOWN="1") == DEFAULTS
+    assert args(HOME="/opt/app-root/src", PATH="/bin", MOD_WSGI_UNKNOWN="1") == FIXED
 
 
 # -- server_args text -------------------------------------------------------------------
@@ -216,7 +222,7 @@ def test_server_module_is_the_same_in_every_variant():
 def test_every_variant_module_computes_the_same_args(tmp_path):
     text = '--url-alias /static static\n--setenv G "hello $WHO" # c\n'
     env = {"WHO": "world", "MOD_WSGI_THREADS": "5", "MOD_WSGI_SERVER_STATUS": "yes"}
-    expected = DEFAULTS + ["--threads", "5", "--server-status", "--url-alias", "/static",
+    expected = FIXED + ["--threads", "5", "--server-status", "--url-alias", "/static",
                            "static", "--setenv", "G", "hello world"]
     for v in matrix.load():
         module = _load(os.path.join(ROOT, "versions", v.name, "whiskey", "server.py"),
@@ -235,9 +241,24 @@ def app(tmp_path):
     bin_dir.mkdir()
     out = tmp_path / "argv.txt"
     fake = bin_dir / "mod_wsgi-express"
-    fake.write_text('#!/bin/sh\nprintf "%s\\n" "mod_wsgi-express" "$@" > "$OUT"\n')
+    # Records its arguments and, like setup-server, writes an apachectl into
+    # the --server-root (always the last argument) that records how it was
+    # started, traps WINCH/TERM to a file, and exits with $APACHE_EXIT.
+    fake.write_text(
+        '#!/bin/sh\n'
+        'printf "%s\\n" "mod_wsgi-express" "$@" > "$OUT"\n'
+        'for root; do :; done\n'
+        'mkdir -p "$root"\n'
+        'cat > "$root/apachectl" <<"EOF"\n'
+        'echo "apachectl $*" > "$OUT.apachectl"\n'
+        'trap \'echo WINCH >> "$OUT.signals"; exit 0\' WINCH\n'
+        'trap \'echo TERM >> "$OUT.signals"; exit 0\' TERM\n'
+        'if [ -n "$APACHE_WAIT" ]; then touch "$OUT.ready"; while :; do sleep 0.1; done; fi\n'
+        'exit "${APACHE_EXIT:-0}"\n'
+        'EOF\n'
+        'exit "${SETUP_EXIT:-0}"\n')
     fake.chmod(0o755)
-    env = {"HOME": str(src), "OUT": str(out),
+    env = {"HOME": str(src), "OUT": str(out), "WHISKEY_RUNTIME_DIR": str(tmp_path / "runtime"),
            "PATH": str(bin_dir) + os.pathsep + "/usr/bin:/bin"}
     return src, out, env
 
@@ -253,10 +274,60 @@ def test_main_execs_mod_wsgi_express(app):
     env["MOD_WSGI_PROCESSES"] = "2"
     proc = _run(env, "--reload-on-changes")
     assert proc.returncode == 0, proc.stderr
+    runtime = env["WHISKEY_RUNTIME_DIR"]
     assert out.read_text().splitlines() == (
-        ["mod_wsgi-express", "start-server"] + DEFAULTS
-        + ["--processes", "2", "--setenv", "G", "hi there", "--reload-on-changes"])
-    assert "---> Starting mod_wsgi-express start-server --log-to-terminal" in proc.stderr
+        ["mod_wsgi-express", "setup-server"] + FIXED
+        + ["--processes", "2", "--setenv", "G", "hi there", "--reload-on-changes",
+           "--include-file", runtime + "/whiskey-httpd.conf", "--server-root", runtime + "/httpd"])
+    assert "---> mod_wsgi-express setup-server --log-to-terminal" in proc.stderr
+    with open(str(out) + ".apachectl") as f:
+        assert f.read() == "apachectl start -DFOREGROUND\n"
+    with open(runtime + "/whiskey-httpd.conf") as f:
+        assert f.read() == "GracefulShutdownTimeout 8\n"
+
+
+def test_stop_timeout_is_configurable(app):
+    src, out, env = app
+    env["WHISKEY_STOP_TIMEOUT"] = "3"
+    assert _run(env).returncode == 0
+    with open(env["WHISKEY_RUNTIME_DIR"] + "/whiskey-httpd.conf") as f:
+        assert f.read() == "GracefulShutdownTimeout 3\n"
+
+
+def test_options_mod_wsgi_express_rejects_end_the_start(app):
+    src, out, env = app
+    env["SETUP_EXIT"] = "2"
+    proc = _run(env)
+    assert proc.returncode == 2
+    assert "mod_wsgi-express rejected the server options" in proc.stderr
+    assert not os.path.exists(str(out) + ".apachectl")
+
+
+def test_apache_exit_status_is_the_exit_status(app):
+    src, out, env = app
+    env["APACHE_EXIT"] = "3"
+    assert _run(env).returncode == 3
+
+
+@pytest.mark.parametrize("sent, received", [("TERM", "WINCH"), ("INT", "WINCH"), ("QUIT", "TERM")])
+def test_stop_signals_become_apache_graceful_stop(app, sent, received):
+    import signal
+    import time
+    src, out, env = app
+    env["APACHE_WAIT"] = "1"
+    proc = subprocess.Popen([sys.executable, SERVER], env=env)
+    ready = str(out) + ".ready"
+    deadline = time.time() + 20
+    while not os.path.exists(ready) and time.time() < deadline:
+        time.sleep(0.05)
+    assert os.path.exists(ready), "fake apache never started"
+    proc.send_signal(signal.SIGWINCH)  # a terminal resize: ignored
+    time.sleep(0.3)
+    assert proc.poll() is None
+    proc.send_signal(getattr(signal, "SIG" + sent))
+    assert proc.wait(timeout=10) == 0
+    with open(str(out) + ".signals") as f:
+        assert f.read().split() == [received]
 
 
 def test_main_runs_an_executable_start_hook(app):
@@ -266,7 +337,7 @@ def test_main_runs_an_executable_start_hook(app):
     hook.chmod(0o755)
     proc = _run(env)
     assert proc.returncode == 0, proc.stderr
-    assert out.read_text().splitlines() == ["hook"] + DEFAULTS
+    assert out.read_text().splitlines() == ["hook"] + FIXED
     assert "Running action hook start" in proc.stderr
 
 
@@ -278,7 +349,7 @@ def test_main_warns_about_a_non_executable_start_hook(app):
     proc = _run(env)
     assert proc.returncode == 0, proc.stderr
     assert "start is not executable" in proc.stderr
-    assert out.read_text().splitlines()[:2] == ["mod_wsgi-express", "start-server"]
+    assert out.read_text().splitlines()[:2] == ["mod_wsgi-express", "setup-server"]
 
 
 def test_main_reports_bad_server_args(app):

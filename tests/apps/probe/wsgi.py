@@ -1,0 +1,80 @@
+"""A probe for behaviour tests: reports what the server and the hooks did.
+
+Runs unchanged on Python 2.7 and 3.x.
+"""
+from __future__ import print_function
+
+import json
+import os
+import pwd
+import sys
+import time
+
+APP = os.path.dirname(os.path.abspath(__file__))
+ENV_KEYS = ["GREETING", "FROM_DEPLOY_ENV", "REMOVED_VAR", "S2I_VAR", "HOME", "PYTHONUNBUFFERED"]
+WSGI_KEYS = ["REMOTE_ADDR", "wsgi.url_scheme", "SERVER_PORT", "HTTP_HOST", "HTTP_X_FORWARDED_FOR",
+             "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_SCHEME", "HTTP_X_FORWARDED_PROTO",
+             "HTTP_X_REAL_IP", "HTTP_X_CLIENT_IP", "GREETING_ARG", "SPACED", "SUB", "DOLLAR"]
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except (IOError, OSError):
+        return None
+
+
+def _json(start_response, data, status="200 OK"):
+    body = json.dumps(data, sort_keys=True).encode("utf-8")
+    start_response(status, [("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _text(start_response, text, status="200 OK"):
+    body = text.encode("utf-8")
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    if path == "/":
+        return _text(start_response, "probe ok")
+    if path == "/environ":
+        data = dict(("env:" + k, os.environ.get(k)) for k in ENV_KEYS)
+        data.update(("wsgi:" + k, environ.get(k)) for k in WSGI_KEYS)
+        import mod_wsgi  # the server's own module: its process and thread counts
+        data["mod_wsgi:processes"] = int(mod_wsgi.maximum_processes)
+        data["mod_wsgi:threads"] = int(mod_wsgi.threads_per_process)
+        for k, v in data.items():
+            if v is not None and not isinstance(v, (str, int)):
+                data[k] = str(v)
+        return _json(start_response, data)
+    if path == "/hooks":
+        marks = os.path.join(APP, ".probe")
+        data = dict((name, _read(os.path.join(marks, name)))
+                    for name in ("pre-build", "build"))
+        data["deploy"] = _read("/tmp/probe-deploy")
+        return _json(start_response, data)
+    if path == "/whoami":
+        return _json(start_response, {
+            "uid": os.getuid(), "gid": os.getgid(), "name": pwd.getpwuid(os.getuid()).pw_name,
+            "home": os.environ.get("HOME"), "expanduser": os.path.expanduser("~")})
+    if path == "/write":
+        written = []
+        for d in (APP, "/tmp"):
+            target = os.path.join(d, "written-%d.txt" % os.getpid())
+            with open(target, "w") as f:
+                f.write("ok")
+            written.append(target)
+        return _json(start_response, written)
+    if path == "/print":
+        print("whiskey-probe-stdout-marker")
+        print("whiskey-probe-stderr-marker", file=sys.stderr)
+        return _text(start_response, "printed")
+    if path == "/sleep":
+        time.sleep(2)
+        return _text(start_response, "slept")
+    return _text(start_response, "probe: no such path", "404 Not Found")

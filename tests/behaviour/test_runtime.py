@@ -1,0 +1,303 @@
+"""The runtime contract, proved against real containers in every buildable variant:
+.whiskey hooks and files, server options, signals, PID 1, random UIDs, proxy
+headers, static files, read-only root, logging, incremental builds, bad input.
+"""
+
+import os
+import shutil
+import threading
+import time
+
+import pytest
+
+from conftest import APPS, start
+from whiskey import s2i
+
+pytestmark = pytest.mark.slow
+
+SPOOF = {
+    "X-Forwarded-For": "203.0.113.9",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Scheme": "https",
+    "X-Real-IP": "198.51.100.7",
+    "X-Forwarded-Proto": "http",
+    "X-Client-IP": "198.51.100.8",
+}
+
+
+@pytest.fixture(scope="session")
+def probe(apps, builder):
+    """(image, assemble log) of the probe app."""
+    return apps.build(builder, "probe")
+
+
+def copy_app(tmp_path, app):
+    dest = str(tmp_path / app)
+    shutil.copytree(os.path.join(APPS, app), dest)
+    return dest
+
+
+def write_app(tmp_path, files):
+    root = tmp_path / "app"
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(root)
+
+
+def run_to_exit(client, image, timeout=90, **kwargs):
+    """Run a container that is expected to stop; (exit status, logs)."""
+    container = client.containers.run(image, detach=True, **kwargs)
+    try:
+        status = container.wait(timeout=timeout)["StatusCode"]
+        return status, container.logs().decode("utf-8", "replace")
+    finally:
+        container.remove(force=True)
+
+
+# -- the .whiskey contract ---------------------------------------------------------
+
+def test_build_hooks_run_before_and_after_pip(run, probe):
+    image, logs = probe
+    hooks = run(image.id).get("/hooks").json()
+    assert hooks["pre-build"] == "six-missing uid=1001 s2i=from-s2i-environment"
+    assert hooks["build"] == "six=1.16.0 s2i=from-s2i-environment"
+    assert (logs.index("Running action hook pre-build") < logs.index("Installing requirements.txt")
+            < logs.index("Running action hook build"))
+
+
+def test_start_runs_user_vars_then_deploy_env_then_deploy(run, probe):
+    app = run(probe[0].id)
+    env = app.get("/environ").json()
+    assert env["env:GREETING"] == "hello from user_vars"
+    assert env["env:FROM_DEPLOY_ENV"] == "set by deploy-env"
+    assert env["env:REMOVED_VAR"] is None  # deploy-env deleted its file
+    assert env["env:S2I_VAR"] == "from-s2i-environment"  # .s2i/environment at run time
+    deploy = app.get("/hooks").json()["deploy"]
+    assert deploy == "deployed with set by deploy-env greeting=hello from user_vars"
+
+
+def test_server_args_expand_variables_keep_quotes_and_execute_nothing(run, probe):
+    app = run(probe[0].id)
+    env = app.get("/environ").json()
+    assert env["wsgi:GREETING_ARG"] == "hello from user_vars"
+    assert env["wsgi:SPACED"] == "two words"
+    assert env["wsgi:SUB"] == "$(touch /tmp/pwned)"
+    assert env["wsgi:DOLLAR"] == "costs $5"
+    code, _ = app.exec("test -e /tmp/pwned")
+    assert code == 1
+
+
+def test_environment_variables_set_server_options(run, probe):
+    app = run(probe[0].id, environment={"MOD_WSGI_PROCESSES": "2", "MOD_WSGI_THREADS": "3"})
+    env = app.get("/environ").json()
+    assert env["mod_wsgi:processes"] == 2
+    assert env["mod_wsgi:threads"] == 3
+
+
+def test_non_executable_hook_is_named_in_a_warning(apps, builder, tmp_path):
+    src = copy_app(tmp_path, "probe")
+    os.chmod(os.path.join(src, ".whiskey", "action_hooks", "build"), 0o644)
+    _, logs = apps.build(builder, "probe", suffix="-noexec", src=src)
+    assert "WARNING: .whiskey/action_hooks/build is not executable (chmod +x it); skipped" in logs
+
+
+def test_failing_build_hook_fails_the_build(apps, builder):
+    with pytest.raises(s2i.AssembleError) as exc:
+        apps.build(builder, "probe", env={"FAIL_BUILD": "1"}, suffix="-failbuild")
+    assert "probe build hook failing on purpose" in exc.value.logs
+    assert "action hook .whiskey/action_hooks/build failed with exit status 4" in exc.value.logs
+
+
+def test_failing_deploy_hook_stops_the_container_with_its_output(docker_client, probe):
+    status, logs = run_to_exit(docker_client, probe[0].id, environment={"FAIL_DEPLOY": "1"})
+    assert status == 1
+    assert "probe deploy hook failing on purpose" in logs
+    assert "action hook .whiskey/action_hooks/deploy failed with exit status 3" in logs
+
+
+# -- production behaviour -----------------------------------------------------------
+
+def test_orphans_are_reaped_by_pid_1(run, probe):
+    app = run(probe[0].id)
+    code, pid = app.exec(["sh", "-c", "sleep 4 >/dev/null 2>&1 & echo $!"])
+    pid = pid.strip()
+    assert code == 0 and pid.isdigit()
+    code, ppid = app.exec(["sh", "-c", "grep '^PPid:' /proc/%s/status" % pid])
+    assert ppid.split() == ["PPid:", "1"]  # orphaned onto tini
+    time.sleep(5)
+    code, _ = app.exec(["test", "-e", "/proc/%s" % pid])
+    assert code == 1, "the orphan was not reaped (a zombie remains)"
+    code, zombies = app.exec(["sh", "-c", "grep -l '^State:.*Z' /proc/[0-9]*/status || true"])
+    assert zombies.strip() == ""
+
+
+def test_docker_stop_is_graceful_quick_and_clean(run, probe):
+    app = run(probe[0].id)
+    result = {}
+    slow = threading.Thread(target=lambda: result.update(r=app.get("/sleep")))
+    slow.start()
+    time.sleep(0.5)  # the request is in flight
+    began = time.time()
+    app.container.stop(timeout=10)
+    elapsed = time.time() - began
+    slow.join(15)
+    app.container.reload()
+    assert app.container.attrs["State"]["ExitCode"] == 0
+    assert elapsed < 8, "stopped only after %.1fs (killed by the timeout?)" % elapsed
+    assert result["r"].status == 200 and result["r"].text == "slept"
+    assert "shutting down gracefully" in app.logs()
+
+
+def test_terminal_resize_and_sigwinch_do_not_stop_the_server(docker_client, probe):
+    app = start(docker_client, probe[0].id, tty=True, stdin_open=True)
+    try:
+        # A resize of the pty makes the kernel send SIGWINCH to the terminal's
+        # foreground process group, as under `docker run -it`.
+        for height, width in ((30, 100), (40, 120), (50, 160)):
+            docker_client.api.resize(app.container.id, height, width)
+            time.sleep(0.3)
+        app.container.kill("SIGWINCH")  # and straight to PID 1
+        time.sleep(1.5)
+        app.container.reload()
+        assert app.container.status == "running"
+        assert app.get("/").text == "probe ok"
+    finally:
+        app.container.remove(force=True)
+
+
+def test_arbitrary_uid_has_a_passwd_entry_home_and_writable_places(run, probe):
+    app = run(probe[0].id, user="123456:0")
+    who = app.get("/whoami").json()
+    assert who == {"uid": 123456, "gid": 0, "name": "whiskey", "home": "/opt/app-root/src",
+                   "expanduser": "/opt/app-root/src"}
+    written = app.get("/write")
+    assert written.status == 200
+    assert written.json()[0].startswith("/opt/app-root/src/")
+
+
+def test_trusted_proxy_headers_are_applied_and_others_scrubbed(run, apps, builder):
+    image, _ = apps.build(builder, "django-hello-world")
+    env = run(image.id).get("/env", headers=SPOOF).json()
+    assert env["REMOTE_ADDR"] == "203.0.113.9"
+    assert env["wsgi.url_scheme"] == "https"
+    assert env["SERVER_PORT"] == "443"
+    # Untrusted headers of the same kinds cannot be used to spoof.
+    assert env["HTTP_X_REAL_IP"] is None
+    assert env["HTTP_X_FORWARDED_PROTO"] is None
+    assert env["HTTP_X_CLIENT_IP"] is None
+
+
+def test_without_trust_options_no_proxy_header_is_believed(run, probe):
+    env = run(probe[0].id).get("/environ", headers=SPOOF).json()
+    assert env["wsgi:REMOTE_ADDR"] not in ("203.0.113.9", "198.51.100.7", "198.51.100.8")
+    assert env["wsgi:wsgi.url_scheme"] == "http"
+    assert env["wsgi:SERVER_PORT"] != "443"  # it comes from the Host header instead
+
+
+def test_static_files_by_apache_with_types_validators_and_404(run, probe):
+    app = run(probe[0].id)
+    css = app.get("/static/probe.css")
+    assert css.status == 200 and css.text == "body { color: #333; }\n"
+    assert css.headers["Content-Type"].startswith("text/css")
+    assert css.headers["Last-Modified"] and css.headers["ETag"]
+    again = app.get("/static/probe.css", headers={"If-None-Match": css.headers["ETag"]})
+    assert again.status == 304
+    missing = app.get("/static/missing.css")
+    assert missing.status == 404
+    assert "probe: no such path" not in missing.text  # Apache's 404, not the app's
+    assert "Not Found" in missing.text
+
+
+def test_read_only_root_filesystem_with_tmpfs_tmp(run, probe):
+    app = run(probe[0].id, read_only=True, tmpfs={"/tmp": ""})
+    assert app.get("/").text == "probe ok"
+    assert app.get("/environ").json()["env:FROM_DEPLOY_ENV"] == "set by deploy-env"
+
+
+def test_access_log_to_stdout_and_app_output_unbuffered_to_stderr(run, probe):
+    app = run(probe[0].id, environment={"MOD_WSGI_ACCESS_LOG": "1"})
+    assert app.get("/print").text == "printed"
+    deadline = time.time() + 10
+    while True:
+        out = app.container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        err = app.container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+        done = ("GET /print HTTP/1.1" in out and "whiskey-probe-stdout-marker" in err
+                and "whiskey-probe-stderr-marker" in err)
+        if done or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert "GET /print HTTP/1.1" in out
+    assert "whiskey-probe-stdout-marker" in err and "whiskey-probe-stderr-marker" in err
+
+
+# -- incremental builds ---------------------------------------------------------------
+
+# crcmod's C extension in use, and the CRC-32 of b"whiskey" (zlib's value).
+CRC = {"crcmod": "compiled", "crc32": 3363689497}
+
+
+@pytest.fixture(scope="session")
+def compiled_clean(apps, builder):
+    return apps.build(builder, "compiled", suffix="-inc")
+
+
+def test_incremental_rebuild_reuses_wheels_without_network(apps, builder, run, compiled_clean):
+    _, clean_logs = compiled_clean
+    assert "Building wheel for crcmod" in clean_logs
+    image, logs = apps.build(builder, "compiled", suffix="-inc", incremental=True,
+                             network_mode="none")
+    assert "Restoring" in logs and "unchanged since the previous build" in logs
+    assert "Building wheel" not in logs and "Downloading" not in logs
+    assert run(image.id).get("/").json() == CRC
+
+
+def test_incremental_rebuild_with_changed_requirements(apps, builder, run, compiled_clean, tmp_path):
+    src = copy_app(tmp_path, "compiled")
+    with open(os.path.join(src, "requirements.txt"), "a") as f:
+        f.write("six==1.16.0\n")
+    image, logs = apps.build(builder, "compiled", suffix="-inc", incremental=True, src=src)
+    assert "Building wheels for requirements.txt" in logs
+    assert "Building wheel for crcmod" not in logs  # reused, not compiled again
+    assert "six" in logs
+    assert run(image.id).get("/").json() == CRC
+
+
+# -- bad input ------------------------------------------------------------------------
+
+def test_requirement_that_does_not_exist_fails_the_build_naming_it(apps, builder, tmp_path):
+    src = write_app(tmp_path, {"wsgi.py": "", "requirements.txt": "whiskey-no-such-package-zz==1.0\n"})
+    with pytest.raises(s2i.AssembleError) as exc:
+        apps.build(builder, "bad-requirements", src=src, suffix="-missing")
+    assert "whiskey-no-such-package-zz" in exc.value.logs
+    assert "pip could not build requirements.txt" in exc.value.logs
+
+
+def test_syntax_error_in_the_app_is_a_500_with_the_traceback_in_the_log(apps, builder, run, tmp_path):
+    src = write_app(tmp_path, {"wsgi.py": "def application(:\n",
+                               ".whiskey/server_args": "--entry-point wsgi.py\n"})
+    image, _ = apps.build(builder, "syntax-error", src=src)
+    app = run(image.id)
+    assert app.get("/").status == 500
+    deadline = time.time() + 10
+    while "SyntaxError" not in app.logs() and time.time() < deadline:
+        time.sleep(0.3)
+    assert "SyntaxError" in app.logs()
+
+
+def test_unknown_server_option_stops_the_container_with_the_reason(apps, builder, docker_client,
+                                                                   tmp_path):
+    src = write_app(tmp_path, {"wsgi.py": "", ".whiskey/server_args": "--no-such-option 1\n"})
+    image, _ = apps.build(builder, "bad-option", src=src)
+    status, logs = run_to_exit(docker_client, image.id)
+    assert status != 0
+    assert "no such option: --no-such-option" in logs
+
+
+def test_empty_source_is_a_clear_error(apps, builder, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(s2i.AssembleError) as exc:
+        apps.build(builder, "empty", src=str(empty))
+    assert "the application source is empty" in exc.value.logs
