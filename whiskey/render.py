@@ -66,7 +66,9 @@ def render_all(variants, templates=TEMPLATES):
 def _committed(versions):
     found = set()
     if os.path.isdir(versions):
-        for top, _dirs, files in os.walk(versions):
+        for top, dirs, files in os.walk(versions):
+            # Python's bytecode caches are not outputs (and are git-ignored).
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
             for f in files:
                 found.add(os.path.relpath(os.path.join(top, f), versions))
     return found

@@ -294,3 +294,11 @@ def test_new_variant_with_a_taken_tag_is_rejected(tmp_path):
         matrix.load(str(path))
     assert "variant 'python-3.11-next', key 'python'" in str(e.value)
     assert "'python-3.11' is also a tag of variant 'python-3.11'" in str(e.value)
+
+
+def test_check_ignores_python_bytecode_caches(versions, variants):
+    cache = os.path.join(versions, "python-3.11", "whiskey", "__pycache__")
+    os.makedirs(cache)
+    with open(os.path.join(cache, "server.cpython-311.pyc"), "wb") as f:
+        f.write(b"\0")
+    assert render.check(variants, versions=versions) == []
