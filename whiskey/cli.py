@@ -66,32 +66,13 @@ def cmd_base(args):
 
 
 def cmd_build(args):
-    from . import images, sources
+    from . import orchestrate
     variants = matrix.select(matrix.load(args.matrix), args.variants)
-    explicit = bool(args.variants)
-    results = []
-    c = images.client()
-    for v in variants:
-        if not explicit:
-            ok, why = sources.availability(v, _ca_bundle(args))
-            if not ok:
-                print("skipping %s: %s" % (v.name, why))
-                results.append((v.name, "skipped", 0.0, why))
-                continue
-        try:
-            image, seconds = images.build(v, repository=args.repository,
-                                          ca_bundle=_ca_bundle(args), docker_client=c)
-        except (images.BuildError, sources.SourceError) as exc:
-            print("FAILED %s: %s" % (v.name, exc), file=sys.stderr)
-            results.append((v.name, "failed", 0.0, str(exc).splitlines()[0]))
-            continue
-        size = image.attrs.get("Size", 0) / 1e6
-        results.append((v.name, "built", seconds, "%.0f MB, tags %s"
-                        % (size, ", ".join("%s:%s" % (args.repository, t) for t in v.tags))))
-    print("\nsummary:")
-    for name, result, seconds, detail in results:
-        print("  %-12s %-8s %7.1fs  %s" % (name, result, seconds, detail))
-    return 1 if any(r[1] == "failed" for r in results) else 0
+    outcomes = orchestrate.build_many(
+        variants, explicit=bool(args.variants), repository=args.repository,
+        ca_bundle=_ca_bundle(args), jobs=args.jobs, force=args.force, verbose=args.verbose)
+    print("\n" + orchestrate.summary(outcomes))
+    return 1 if any(o.result == "failed" for o in outcomes) else 0
 
 
 def cmd_test(args):
@@ -131,11 +112,20 @@ def parser():
 
     s = sub.add_parser("build", help="build and tag builder images",
                        description="Build the named variants (default: every variant whose "
-                                   "sources can be obtained here; the others are skipped with the reason).")
+                                   "sources can be obtained here; the others are skipped with the "
+                                   "reason).  A variant whose image already carries the hash of its "
+                                   "current inputs (rendered files, pinned sources, base) is not "
+                                   "built again.  Full logs go to build-logs/<variant>.log.")
     s.add_argument("variants", nargs="*", metavar="VARIANT")
     s.add_argument("--repository", default=os.environ.get("WHISKEY_REPOSITORY", "whiskey"),
                    help="image repository to tag into (default: %(default)s)")
     s.add_argument("--ca-bundle", help="extra CA bundle for fetching sources (also $WHISKEY_CA_BUNDLE)")
+    s.add_argument("-j", "--jobs", type=int, default=1,
+                   help="build this many variants at once (default: %(default)s)")
+    s.add_argument("--force", action="store_true",
+                   help="build even variants whose image already has the current inputs hash")
+    s.add_argument("-v", "--verbose", action="store_true",
+                   help="show every line of build output, not one line per step")
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("test", help="run the test suites through tox",

@@ -77,11 +77,61 @@ def image_name(variant, repository=DEFAULT_REPOSITORY):
     return "%s:%s" % (repository, variant.tags[0])
 
 
-def build(variant, repository=DEFAULT_REPOSITORY, ca_bundle=None, log=print, docker_client=None):
-    """Build variant, tag it with every tag, return (image, seconds)."""
+class Result(object):
+    """What build() did: the image, seconds taken, and whether it was up to date."""
+
+    def __init__(self, image, seconds, unchanged):
+        self.image = image
+        self.seconds = seconds
+        self.unchanged = unchanged
+
+    @property
+    def size_mb(self):
+        return self.image.attrs.get("Size", 0) / 1e6
+
+
+def up_to_date(client, variant, repository=DEFAULT_REPOSITORY):
+    """The local image of variant if its inputs hash is the current one, else None."""
+    import docker.errors
+    try:
+        image = client.images.get(image_name(variant, repository))
+    except docker.errors.ImageNotFound:
+        return None
+    return image if image.labels.get(LABEL_INPUTS) == inputs_hash(variant) else None
+
+
+def prepare(variant, ca_bundle=None, log=print, docker_client=None):
+    """Everything a build needs from outside: the base image and the verified sources.
+
+    Done before builds run in parallel, so no two builds fetch or debootstrap
+    the same thing at once.
+    """
+    c = docker_client or client()
+    baseimage.ensure(c, variant.base, log=log)
+    for artifact in variant.artifacts:
+        sources.fetch(artifact, ca_bundle, log)
+
+
+def _tag_all(image, variant, repository):
+    for tag in variant.tags:
+        image.tag(repository, tag)
+
+
+def build(variant, repository=DEFAULT_REPOSITORY, ca_bundle=None, log=print, docker_client=None,
+          force=False):
+    """Build variant and tag it with every tag; a Result.
+
+    Unless force, a variant whose image already carries the current inputs
+    hash (rendered files, pinned sources, base) is not built again.
+    """
     c = docker_client or client()
     start = time.time()
-    baseimage.ensure(c, variant.base, log=log)
+    current = None if force else up_to_date(c, variant, repository)
+    if current is not None:
+        _tag_all(current, variant, repository)
+        log("%s is up to date (inputs hash %s)" % (variant.name, current.labels[LABEL_INPUTS][:12]))
+        return Result(current, time.time() - start, True)
+    prepare(variant, ca_bundle, log, c)
     staged = sources.staging_dir()
     try:
         sources.stage(variant, staged, ca_bundle=ca_bundle, log=log)
@@ -114,7 +164,5 @@ def build(variant, repository=DEFAULT_REPOSITORY, ca_bundle=None, log=print, doc
     if image_id is None:
         raise BuildError("building %s produced no image" % variant.name)
     image = c.images.get(image_id)
-    for tag in tags:
-        repo, _, t = tag.rpartition(":")
-        image.tag(repo, t)
-    return c.images.get(image_id), time.time() - start
+    _tag_all(image, variant, repository)
+    return Result(c.images.get(image_id), time.time() - start, False)
