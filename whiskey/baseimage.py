@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import tempfile
 
+from . import sources
+
 log = logging.getLogger(__name__)
 
 # Same spirit as the official -slim images: no docs, man pages or locales.
@@ -52,32 +54,13 @@ def parse_base(name):
     return m.group(1)
 
 
-def _host_uris():
-    """URIs of the host's Debian apt sources, keyed 'main'/'security'."""
-    uris = {}
-    texts = []
-    for path in ("/etc/apt/sources.list",):
-        if os.path.exists(path):
-            texts.append(open(path).read())
-    d = "/etc/apt/sources.list.d"
-    if os.path.isdir(d):
-        for f in sorted(os.listdir(d)):
-            if f.endswith((".list", ".sources")):
-                texts.append(open(os.path.join(d, f)).read())
-    for text in texts:
-        for uri in re.findall(r"(?:URIs:\s*|^deb\s+(?:\[[^]]*\]\s+)?)(\S+)", text, re.M):
-            key = "security" if uri.rstrip("/").endswith("-security") else "main"
-            if uri.rstrip("/").endswith(("/debian", "/debian-security")):
-                uris.setdefault(key, uri)
-    return uris
-
-
 def _sources(rootfs, suite):
     """deb822 sources for the image: suite, suite-updates, suite-security."""
     written = open(os.path.join(rootfs, "etc/apt/sources.list")).read()
     m = re.search(r"^deb\s+(\S+)", written, re.M)
     main = m.group(1) if m else None
-    security = _host_uris().get("security")
+    security = next((u for u in sources.apt_source_uris()
+                     if u.rstrip("/").endswith("/debian-security")), None)
     if not main:
         raise BaseImageError("debootstrap wrote no apt source in %s" % rootfs)
     parts = ["Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n"

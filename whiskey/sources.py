@@ -100,8 +100,8 @@ def _index_file_url(artifact, ctx):
     raise SourceError("the package index has no file %s for %s" % (artifact.file, artifact.project))
 
 
-def debian_mirrors():
-    """Debian archive URIs the host's apt is configured with (none off Debian)."""
+def apt_source_uris():
+    """Every archive URI in the host's apt configuration (none off Debian)."""
     texts = []
     if os.path.exists("/etc/apt/sources.list"):
         texts.append(open("/etc/apt/sources.list").read())
@@ -113,9 +113,14 @@ def debian_mirrors():
     uris = []
     for text in texts:
         for uri in re.findall(r"(?:URIs:\s*|^deb(?:-src)?\s+(?:\[[^]]*\]\s+)?)(\S+)", text, re.M):
-            if uri.rstrip("/").endswith("/debian") and uri not in uris:
+            if uri not in uris:
                 uris.append(uri)
     return uris
+
+
+def debian_mirrors():
+    """Debian archive URIs the host's apt is configured with."""
+    return [u for u in apt_source_uris() if u.rstrip("/").endswith("/debian")]
 
 
 def debian_pool_urls(orig_name):
@@ -142,6 +147,26 @@ def places(artifact):
 
 # -- fetching ---------------------------------------------------------------
 
+_FETCH_ERRORS = (URLError, OSError, SourceError, ValueError)
+
+
+def _first_place(artifact, ctx, attempt):
+    """Call attempt(where, url) for each place until one does not raise.
+
+    Returns (where, attempt's result), or raises SourceError listing why
+    every place failed.
+    """
+    failures = []
+    for where, url in places(artifact):
+        try:
+            if callable(url):
+                url = url(ctx)
+            return where, attempt(where, url)
+        except _FETCH_ERRORS as exc:
+            failures.append("%s: %s" % (where, getattr(exc, "reason", exc)))
+    raise SourceError("\n  ".join(failures) or "no place to fetch it from")
+
+
 def _download(url, dest, ctx):
     tmp = dest + ".part"
     try:
@@ -167,26 +192,23 @@ def fetch(artifact, ca_bundle=None, log=print):
         log("cache: %s does not match its sha256; fetching it again" % path)
         os.remove(path)
     ctx = ssl_context(ca_bundle)
-    failures = []
-    for where, url in places(artifact):
-        try:
-            if callable(url):
-                url = url(ctx)
-            log("fetching %s from %s" % (artifact.file, where))
-            _download(url, path, ctx)
-        except (URLError, OSError, SourceError, ValueError) as exc:
-            failures.append("%s: %s" % (where, getattr(exc, "reason", exc)))
-            continue
-        got = sha256_of(path)
-        if got != artifact.sha256:
-            os.remove(path)
-            raise ChecksumError("%s from %s has sha256 %s, but matrix.yaml pins %s; "
-                                "refusing to use it" % (artifact.file, where, got, artifact.sha256))
-        return path
-    raise SourceError("cannot obtain %s (sha256 %s) on this machine:\n  %s\n"
-                      "put a copy in %s to build offline"
-                      % (artifact.file, artifact.sha256,
-                         "\n  ".join(failures) or "no place to fetch it from", cache))
+
+    def download(where, url):
+        log("fetching %s from %s" % (artifact.file, where))
+        _download(url, path, ctx)
+
+    try:
+        where, _ = _first_place(artifact, ctx, download)
+    except SourceError as exc:
+        raise SourceError("cannot obtain %s (sha256 %s) on this machine:\n  %s\n"
+                          "put a copy in %s to build offline"
+                          % (artifact.file, artifact.sha256, exc, cache))
+    got = sha256_of(path)
+    if got != artifact.sha256:
+        os.remove(path)
+        raise ChecksumError("%s from %s has sha256 %s, but matrix.yaml pins %s; "
+                            "refusing to use it" % (artifact.file, where, got, artifact.sha256))
+    return path
 
 
 def probe(artifact, ca_bundle=None):
@@ -198,16 +220,15 @@ def probe(artifact, ca_bundle=None):
     if os.path.exists(path):
         return True, "cache"
     ctx = ssl_context(ca_bundle)
-    failures = []
-    for where, url in places(artifact):
-        try:
-            if callable(url):
-                url = url(ctx)
-            urlopen(Request(url, method="HEAD"), timeout=10, context=ctx).close()
-            return True, where.split(" ")[0]
-        except (URLError, OSError, SourceError, ValueError) as exc:
-            failures.append("%s: %s" % (where, getattr(exc, "reason", exc)))
-    return False, "; ".join(failures)
+
+    def head(where, url):
+        urlopen(Request(url, method="HEAD"), timeout=10, context=ctx).close()
+
+    try:
+        where, _ = _first_place(artifact, ctx, head)
+        return True, where.split(" ")[0]
+    except SourceError as exc:
+        return False, str(exc).replace("\n  ", "; ")
 
 
 def availability(variant, ca_bundle=None):
