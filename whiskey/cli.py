@@ -4,7 +4,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 
 from . import matrix
 
@@ -15,7 +14,11 @@ examples:
   ./build.py render --check            fail, naming each stale file, if versions/ is out of date
   ./build.py build python-2.7          build and tag whiskey:python-2.7 and whiskey:python-2.7.18
   ./build.py build                     build every variant whose sources can be obtained
+  ./build.py build --jobs 2            build what changed, two variants at a time
   ./build.py test                      unit tests, lint, behaviour tests (tox)
+  ./build.py push python-3.11 --registry registry.example:5000/team
+                                       push every tag of a built variant
+  ./build.py ci-matrix                 the CI job list (JSON for strategy.matrix)
 """
 
 
@@ -86,6 +89,24 @@ def cmd_test(args):
     return subprocess.call(cmd, cwd=matrix.ROOT, env=env)
 
 
+def cmd_push(args):
+    from . import images, publish
+    variants = matrix.select(matrix.load(args.matrix), args.variants)
+    outcomes = publish.push(variants, args.registry,
+                            repository=args.repository or images.DEFAULT_REPOSITORY)
+    print("\n" + publish.summary(outcomes))
+    problems = publish.problems(outcomes, explicit=bool(args.variants))
+    for p in problems:
+        print("error: %s" % p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_ci_matrix(args):
+    from . import ci
+    print(ci.matrix_json(matrix.select(matrix.load(args.matrix), args.variants)))
+    return 0
+
+
 def parser():
     p = argparse.ArgumentParser(
         prog="build.py", description="Render, build and test the whiskey S2I builder images.",
@@ -136,6 +157,29 @@ def parser():
     s.add_argument("-e", "--env", help="tox envs (default: unit,lint,behaviour)")
     s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
     s.set_defaults(func=cmd_test)
+
+    s = sub.add_parser("push", help="tag built images for a registry and push them",
+                       description="Tag each variant's local image as REGISTRY/whiskey:<tag> for "
+                                   "every tag of the variant and push them (default: every "
+                                   "variant; one with no current local image is skipped, which is "
+                                   "an error for a variant named here).  When "
+                                   "$WHISKEY_REGISTRY_USER and $WHISKEY_REGISTRY_PASSWORD are "
+                                   "set, logs in with them first; otherwise the engine's "
+                                   "credentials (docker login) apply.")
+    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    s.add_argument("--registry", required=True,
+                   help="HOST[:PORT]/NAMESPACE to push to, e.g. registry.example:5000/team")
+    s.add_argument("--repository",
+                   help="local image repository to push from (default: $WHISKEY_REPOSITORY, "
+                        "else whiskey)")
+    s.set_defaults(func=cmd_push)
+
+    s = sub.add_parser("ci-matrix", help="print the GitHub Actions build matrix as JSON",
+                       description="Print {\"include\": [{variant, python, base, tags}, ...]} "
+                                   "on one line, in matrix.yaml order, for a workflow's "
+                                   "strategy.matrix (default: every variant).")
+    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    s.set_defaults(func=cmd_ci_matrix)
     return p
 
 
@@ -145,13 +189,14 @@ def main(argv=None):
         args.pytest_args = args.pytest_args[1:]
     from .baseimage import BaseImageError
     from .images import BuildError
+    from .publish import PushError
     from .sources import SourceError
     try:
         return args.func(args)
     except matrix.MatrixError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
-    except (BuildError, SourceError, BaseImageError) as exc:
+    except (BuildError, SourceError, BaseImageError, PushError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:

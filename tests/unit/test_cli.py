@@ -18,7 +18,7 @@ if ROOT not in sys.path:
 
 from whiskey import matrix  # noqa: E402
 
-COMMANDS = ["list", "render", "base", "build", "test"]
+COMMANDS = ["list", "render", "base", "build", "test", "push", "ci-matrix"]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,484 @@
+"""CI workflows, the CI build matrix and the publish logic, checked without Docker or network.
+
+The workflows are only ever run by GitHub, so what can go wrong in them
+(a renamed subcommand, a tox env that no longer exists, publishing from a
+pull request) is checked here, against the real parser and tox.ini.  The
+publish logic runs against a fake engine; tests/behaviour/test_publish.py
+does the real round trip through a registry on 127.0.0.1.
+"""
+
+import configparser
+import glob
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from whiskey import ci, cli, images, matrix, publish, render  # noqa: E402
+
+WORKFLOWS = os.path.join(ROOT, ".github", "workflows")
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+# What each expression used on a build.py command line stands for here.
+PLACEHOLDERS = {
+    "matrix.variant": "python-2.7",
+    "vars.REGISTRY": "example.invalid",
+    "vars.REGISTRY_NAMESPACE": "ns",
+}
+BUILD_PY = re.compile(r"(?:\bpython3?\s+|\./)build\.py\b([^)|;&>\n]*)")
+PUBLISH_GUARD = ("github.event_name != 'pull_request'",
+                 "format('refs/heads/{0}', github.event.repository.default_branch)")
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def workflow_files():
+    return sorted(glob.glob(os.path.join(WORKFLOWS, "*.yml")))
+
+
+def load_workflow(name):
+    with open(os.path.join(WORKFLOWS, name)) as f:
+        return yaml.safe_load(f)
+
+
+def triggers(workflow):
+    # YAML 1.1 reads the key `on` as True.
+    return workflow.get("on", workflow.get(True))
+
+
+def steps(workflow):
+    for job_name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_name, step
+
+
+def run_lines(workflow):
+    for job_name, step in steps(workflow):
+        for line in step.get("run", "").splitlines():
+            yield job_name, step, line
+
+
+def build_py_calls(workflow):
+    """(line, argv after build.py) for each build.py call in the workflow's run steps."""
+    calls = []
+    for _job, _step, line in run_lines(workflow):
+        for m in BUILD_PY.finditer(line):
+            text = m.group(1)
+            unknown = [e for e in EXPRESSION.findall(text) if e not in PLACEHOLDERS]
+            assert not unknown, "no placeholder for %s in %r: add one to PLACEHOLDERS" % (
+                unknown, line)
+            text = EXPRESSION.sub(lambda e: PLACEHOLDERS[e.group(1)], text)
+            calls.append((line.strip(), shlex.split(text)))
+    return calls
+
+
+def tox_envs():
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, "tox.ini"))
+    envs = {s.split(":", 1)[1] for s in config.sections() if s.startswith("testenv:")}
+    envs |= {e.strip() for e in config.get("tox", "envlist").split(",")}
+    return envs
+
+
+def is_publish_step(step):
+    return ("build.py push" in step.get("run", "")
+            or "login-action" in step.get("uses", "")
+            or "REGISTRY" in json.dumps(step.get("env", {})))
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = dict(os.environ)
+    e["DOCKER_HOST"] = "unix://%s" % (tmp_path / "no-docker.sock")
+    e["WHISKEY_SOURCE_CACHE"] = str(tmp_path / "cache")
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        e.pop(var, None)
+    return e
+
+
+def build_py(env, *args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "build.py")] + list(args),
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+# -- the workflows -------------------------------------------------------------------------------
+
+def test_the_workflows_exist():
+    names = [os.path.basename(f) for f in workflow_files()]
+    assert "lint.yml" in names and "images.yml" in names
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=os.path.basename)
+def test_workflow_is_valid_yaml_with_triggers_and_jobs(path):
+    with open(path) as f:
+        workflow = yaml.safe_load(f)
+    assert isinstance(workflow, dict)
+    assert triggers(workflow), "%s has no `on:`" % path
+    assert workflow["jobs"] and all("runs-on" in j for j in workflow["jobs"].values())
+    for _job, step in steps(workflow):
+        assert ("run" in step) != ("uses" in step), step
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=os.path.basename)
+def test_every_build_py_call_parses_with_the_real_cli(path):
+    p = cli.parser()
+    commands = set(p._subparsers._group_actions[0].choices)
+    for line, argv in build_py_calls(yaml.safe_load(open(path))):
+        words = [w for w in argv if not w.startswith("-")]
+        assert words and words[0] in commands, "%s: %r names no build.py subcommand" % (path, line)
+        try:
+            args = p.parse_args(argv)
+        except SystemExit:
+            pytest.fail("%s: build.py rejects %r (see the usage error above)" % (path, line))
+        if getattr(args, "variants", None):
+            matrix.select(matrix.load(), args.variants)  # the placeholder is a real variant
+
+
+def test_the_workflows_call_the_commands_ci_needs():
+    called = {}
+    for name in ("lint.yml", "images.yml"):
+        called[name] = [argv[0] for _line, argv in build_py_calls(load_workflow(name))]
+    assert called["lint.yml"] == ["render"]
+    assert called["images.yml"] == ["ci-matrix", "build", "test", "push"]
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=os.path.basename)
+def test_tox_envs_named_in_workflows_exist(path):
+    known = tox_envs()
+    named = []
+    for _job, _step, line in run_lines(yaml.safe_load(open(path))):
+        if re.search(r"\btox\b|build\.py\s+test\b", line):
+            for m in re.finditer(r"(?:-e|--env)[ =]([\w,-]+)", line):
+                named += m.group(1).split(",")
+    for env_name in named:
+        assert env_name in known, "%s names tox env %r, not in tox.ini (%s)" % (
+            path, env_name, ", ".join(sorted(known)))
+
+
+def test_lint_workflow_runs_render_check_lint_and_unit():
+    workflow = load_workflow("lint.yml")
+    on = triggers(workflow)
+    assert "push" in on and "pull_request" in on
+    runs = [step["run"].strip() for _job, step in steps(workflow) if "run" in step]
+    assert runs == ["pip install -r requirements-test.txt", "python build.py render --check",
+                    "tox -e lint", "tox -e unit"]
+    setup = [s for _j, s in steps(workflow) if "setup-python" in s.get("uses", "")]
+    assert setup and str(setup[0]["with"]["python-version"]) == "3.11"
+
+
+def test_images_workflow_triggers_include_a_weekly_schedule():
+    on = triggers(load_workflow("images.yml"))
+    assert {"push", "pull_request", "workflow_dispatch", "schedule"} <= set(on)
+    crons = [entry["cron"] for entry in on["schedule"]]
+    assert len(crons) == 1
+    fields = crons[0].split()
+    assert len(fields) == 5 and fields[4] not in ("*", "*/1"), "not weekly: %r" % crons[0]
+
+
+def test_images_workflow_builds_the_matrix_from_build_py():
+    jobs = load_workflow("images.yml")["jobs"]
+    assert "steps.matrix.outputs.matrix" in jobs["matrix"]["outputs"]["matrix"]
+    assert any("ci-matrix" in s.get("run", "") and s.get("id") == "matrix"
+               for s in jobs["matrix"]["steps"])
+    build = jobs["build"]
+    assert build["needs"] == "matrix"
+    assert build["strategy"]["fail-fast"] is False
+    assert build["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.matrix) }}"
+
+
+def test_publishing_is_guarded_to_the_default_branch_and_never_pull_requests():
+    workflow = load_workflow("images.yml")
+    publish_steps = [s for _j, s in steps(workflow) if is_publish_step(s)]
+    assert any("build.py push" in s.get("run", "") for s in publish_steps)
+    assert any("login-action" in s.get("uses", "") for s in publish_steps)
+    for step in publish_steps:
+        guard = step.get("if", "")
+        for part in PUBLISH_GUARD:
+            assert part in guard, "step %r is not guarded by %r" % (step.get("name"), part)
+    # Only the publishing steps come after the guard; tests run on every event.
+    for _j, step in steps(workflow):
+        if not is_publish_step(step):
+            assert "if" not in step, step
+
+
+def test_the_registry_comes_from_settings_and_credentials_from_secrets():
+    workflow = load_workflow("images.yml")
+    (login,) = [s for _j, s in steps(workflow) if "login-action" in s.get("uses", "")]
+    assert login["with"]["registry"] == "${{ vars.REGISTRY }}"
+    assert login["with"]["username"] == "${{ secrets.REGISTRY_USERNAME }}"
+    assert login["with"]["password"] == "${{ secrets.REGISTRY_PASSWORD }}"
+    (push,) = [argv for _l, argv in build_py_calls(workflow) if argv[0] == "push"]
+    raw = [s["run"] for _j, s in steps(workflow) if "build.py push" in s.get("run", "")][0]
+    assert "--registry ${{ vars.REGISTRY }}/${{ vars.REGISTRY_NAMESPACE }}" in raw
+    assert push[push.index("--registry") + 1] == "example.invalid/ns"
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=os.path.basename)
+def test_no_secret_is_echoed_or_reaches_a_shell(path):
+    workflow = yaml.safe_load(open(path))
+    for _job, step in steps(workflow):
+        # Secrets go to the login action's inputs, nowhere else: not into a
+        # script (where they could be printed) and not into its environment.
+        assert "secrets." not in step.get("run", ""), step
+        assert "secrets." not in json.dumps(step.get("env", {})), step
+        if "secrets." in json.dumps(step.get("with", {})):
+            assert "login-action" in step["uses"], step
+    for job in workflow["jobs"].values():
+        assert "secrets." not in json.dumps(job.get("env", {}))
+    assert "secrets." not in json.dumps(workflow.get("env", {}))
+    for _job, _step, line in run_lines(workflow):
+        assert not re.search(r"\becho\b.*(secret|PASSWORD|TOKEN)", line, re.I), line
+
+
+# -- the CI build matrix ---------------------------------------------------------------------------
+
+def list_offline(env, *args):
+    p = build_py(env, *(list(args) + ["list", "--offline"]))
+    assert p.returncode == 0, p.stderr
+    rows = [line.split() for line in p.stdout.splitlines()[1:]]
+    return [{"variant": r[0], "python": r[1], "base": r[3], "tags": r[4].replace(",", " ")}
+            for r in rows]
+
+
+def from_load(path=matrix.DEFAULT_PATH):
+    return [{"variant": v.name, "python": v.python, "base": v.base, "tags": " ".join(v.tags)}
+            for v in matrix.load(path)]
+
+
+def test_matrix_json_is_one_line_for_github_output():
+    text = ci.matrix_json()
+    assert "\n" not in text
+    data = json.loads(text)
+    assert list(data) == ["include"]
+    assert all(set(e) == {"variant", "python", "base", "tags"} for e in data["include"])
+
+
+def test_matrix_json_agrees_with_list_and_with_the_matrix(env):
+    ours = json.loads(ci.matrix_json())["include"]
+    assert ours == from_load()
+    assert ours == list_offline(env)
+    p = build_py(env, "ci-matrix")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["include"] == ours
+    assert p.stdout.count("\n") == 1
+
+
+def test_ci_matrix_of_some_variants_keeps_the_order_given(env):
+    p = build_py(env, "ci-matrix", "python-3.11", "python-2.7")
+    assert p.returncode == 0, p.stderr
+    assert [e["variant"] for e in json.loads(p.stdout)["include"]] == ["python-3.11", "python-2.7"]
+
+
+def test_ci_matrix_unknown_variant(env):
+    p = build_py(env, "ci-matrix", "python-4.0")
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: unknown variant python-4.0")
+
+
+@pytest.fixture
+def bigger_matrix(tmp_path):
+    """matrix.yaml plus python-3.12, a copy of the python-3.11 entry."""
+    with open(matrix.DEFAULT_PATH) as f:
+        data = yaml.safe_load(f)
+    entry = dict(data["variants"]["python-3.11"], python="3.12.0")
+    data["variants"]["python-3.12"] = entry
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def test_a_new_matrix_entry_reaches_ci_and_render(env, bigger_matrix, tmp_path):
+    p = build_py(env, "--matrix", bigger_matrix, "ci-matrix")
+    assert p.returncode == 0, p.stderr
+    include = json.loads(p.stdout)["include"]
+    assert include[-1] == {"variant": "python-3.12", "python": "3.12.0",
+                           "base": "debian:bookworm-slim", "tags": "python-3.12 python-3.12.0"}
+    assert include == from_load(bigger_matrix) == list_offline(env, "--matrix", bigger_matrix)
+    assert include[:-1] == json.loads(ci.matrix_json())["include"]
+
+    versions = str(tmp_path / "versions")
+    written = render.write(matrix.load(bigger_matrix), versions=versions)
+    assert sorted(os.listdir(versions)) == sorted(e["variant"] for e in include)
+    assert os.path.join("python-3.12", "Dockerfile") in written
+    dockerfile = open(os.path.join(versions, "python-3.12", "Dockerfile")).read()
+    assert "3.12" in dockerfile
+
+
+# -- publish logic, against a fake engine --------------------------------------------------------------
+
+class FakeImage(object):
+    def __init__(self, labels):
+        self.labels = labels
+        self.tags = []
+
+    def tag(self, repository, tag):
+        self.tags.append("%s:%s" % (repository, tag))
+        return True
+
+
+class FakeEngine(object):
+    """Just what publish uses: images.get, api.push, login."""
+
+    def __init__(self, local, push_chunks=None):
+        import docker.errors
+        self._missing = docker.errors.ImageNotFound
+        self.local = local
+        self.push_chunks = push_chunks or (lambda ref: [
+            {"status": "Pushed"},
+            {"status": "%s: digest: sha256:%s size: 1234" % (ref.rsplit(":", 1)[1], "a" * 64)},
+            {"aux": {"Tag": ref.rsplit(":", 1)[1], "Digest": "sha256:" + "a" * 64, "Size": 1234}}])
+        self.pushed = []
+        self.logins = []
+        self.images = self
+        self.api = self
+
+    def get(self, name):
+        if name not in self.local:
+            raise self._missing("No such image: %s" % name)
+        return self.local[name]
+
+    def push(self, repository, tag, stream, decode):
+        assert stream and decode
+        ref = "%s:%s" % (repository, tag)
+        self.pushed.append(ref)
+        return iter(self.push_chunks(ref))
+
+    def login(self, username, password, registry, reauth):
+        self.logins.append((username, registry))
+
+
+@pytest.fixture
+def v311():
+    return matrix.select(matrix.load(), ["python-3.11"])[0]
+
+
+def current_image(variant):
+    return FakeImage({images.LABEL_INPUTS: images.inputs_hash(variant)})
+
+
+@pytest.mark.parametrize("registry", [
+    "127.0.0.1:5000/whiskey-test", "registry.example.invalid/team", "localhost/a/b",
+    "registry:5000", "example.invalid/my-team.x"])
+def test_registry_accepted(registry):
+    assert publish.parse_registry(registry) == registry
+
+
+@pytest.mark.parametrize("registry, message", [
+    ("team/x", "'team' is not a registry host"),      # would mean the default public registry
+    ("http://example.invalid/ns", "without a scheme"),
+    ("example.invalid/", "namespace component '' is empty"),   # REGISTRY_NAMESPACE unset
+    ("/ns", "'' is not a registry host"),
+    ("example.invalid/Team", "'Team' is invalid"),
+])
+def test_registry_rejected(registry, message):
+    with pytest.raises(publish.PushError) as exc:
+        publish.parse_registry(registry)
+    assert message in str(exc.value)
+
+
+def test_push_tags_and_pushes_every_tag(v311):
+    image = current_image(v311)
+    engine = FakeEngine({"whiskey:python-3.11": image})
+    (o,) = publish.push([v311], "example.invalid/ns", docker_client=engine,
+                        log=lambda t: None, environ={})
+    expected = ["example.invalid/ns/whiskey:python-3.11", "example.invalid/ns/whiskey:python-3.11.2"]
+    assert o.result == "pushed" and o.refs == expected
+    assert image.tags == expected and engine.pushed == expected
+    assert o.digest == "sha256:" + "a" * 64
+    assert engine.logins == []
+    assert publish.problems([o], explicit=True) == []
+    assert "example.invalid/ns/whiskey:python-3.11, :python-3.11.2" in publish.summary([o])
+
+
+def test_an_error_chunk_is_a_failure_with_its_message(v311):
+    engine = FakeEngine({"whiskey:python-3.11": current_image(v311)}, push_chunks=lambda ref: [
+        {"status": "Preparing"},
+        {"errorDetail": {"message": "denied: requested access to the resource is denied"},
+         "error": "denied: requested access to the resource is denied"}])
+    (o,) = publish.push([v311], "example.invalid/ns", docker_client=engine,
+                        log=lambda t: None, environ={})
+    assert o.result == "failed"
+    assert o.detail == ("pushing example.invalid/ns/whiskey:python-3.11 failed: "
+                        "denied: requested access to the resource is denied")
+    assert engine.pushed == ["example.invalid/ns/whiskey:python-3.11"]  # stops at the first
+    assert publish.problems([o], explicit=False) == ["python-3.11: push failed"]
+
+
+def test_a_push_without_a_digest_is_a_failure(v311):
+    engine = FakeEngine({"whiskey:python-3.11": current_image(v311)},
+                        push_chunks=lambda ref: [{"status": "Preparing"}])
+    (o,) = publish.push([v311], "example.invalid/ns", docker_client=engine,
+                        log=lambda t: None, environ={})
+    assert o.result == "failed" and "no manifest digest" in o.detail
+
+
+def test_not_built_and_stale_images_are_skipped(v311):
+    v27 = matrix.select(matrix.load(), ["python-2.7"])[0]
+    engine = FakeEngine({"whiskey:python-3.11": FakeImage({images.LABEL_INPUTS: "0" * 64})})
+    outcomes = publish.push([v27, v311], "example.invalid/ns", docker_client=engine,
+                            log=lambda t: None, environ={})
+    assert [o.result for o in outcomes] == ["not built", "stale"]
+    assert engine.pushed == []
+    text = publish.summary(outcomes)
+    assert "not built, skipped" in text and "stale, skipped" in text
+    assert "run ./build.py build python-2.7" in text
+    named = publish.problems(outcomes, explicit=True)
+    assert named[:2] == ["python-2.7 was named but not pushed (not built, skipped)",
+                         "python-3.11 was named but not pushed (stale, skipped)"]
+    assert publish.problems(outcomes, explicit=False) == [
+        "nothing was pushed: no variant has a current local image"]
+
+
+def test_unnamed_variants_not_built_do_not_fail_the_push(v311):
+    v27 = matrix.select(matrix.load(), ["python-2.7"])[0]
+    engine = FakeEngine({"whiskey:python-3.11": current_image(v311)})
+    outcomes = publish.push([v27, v311], "example.invalid/ns", docker_client=engine,
+                            log=lambda t: None, environ={})
+    assert [o.result for o in outcomes] == ["not built", "pushed"]
+    assert publish.problems(outcomes, explicit=False) == []
+
+
+def test_login_only_when_both_variables_are_set(v311):
+    engine = FakeEngine({"whiskey:python-3.11": current_image(v311)})
+    env = {publish.ENV_USER: "ci", publish.ENV_PASSWORD: "s3cret"}
+    publish.push([v311], "example.invalid:5000/ns", docker_client=engine,
+                  log=lambda t: None, environ=env)
+    assert engine.logins == [("ci", "example.invalid:5000")]
+    with pytest.raises(publish.PushError) as exc:
+        publish.push([v311], "example.invalid/ns", docker_client=FakeEngine({}),
+                     log=lambda t: None, environ={publish.ENV_USER: "ci"})
+    assert "set both WHISKEY_REGISTRY_USER and WHISKEY_REGISTRY_PASSWORD" in str(exc.value)
+
+
+def test_push_cli_errors_are_one_line(env):
+    p = build_py(env, "push", "python-3.11", "--registry", "team/x")
+    assert p.returncode == 1
+    assert p.stderr.startswith("error: --registry 'team/x': ")
+    assert p.stderr.count("\n") == 1
+    p = build_py(env, "push", "python-3.11", "--registry", "example.invalid/ns")
+    assert p.returncode == 1
+    assert "no Docker engine answers" in p.stderr and "Traceback" not in p.stderr
+    p = build_py(env, "push", "python-9.9", "--registry", "example.invalid/ns")
+    assert p.returncode == 2 and p.stderr.startswith("error: unknown variant python-9.9")
+
+
+@pytest.mark.parametrize("cmd", ["push", "ci-matrix"])
+def test_new_commands_have_help(env, cmd):
+    p = build_py(env, cmd, "--help")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("usage: build.py %s " % cmd)
+    assert cmd in build_py(env, "--help").stdout
+
+
+def test_push_requires_a_registry(env):
+    p = build_py(env, "push", "python-3.11")
+    assert p.returncode == 2
+    assert "the following arguments are required: --registry" in p.stderr

@@ -1,0 +1,199 @@
+"""Publish builder images: tag them for a registry and push, through the Docker SDK.
+
+A variant's local image ``<repository>:<first tag>`` is tagged
+``<registry>/whiskey:<tag>`` for every tag of the variant, and each tag is
+pushed.  The push output is read to the end: the engine reports a failed
+push as an "error" chunk in a stream that otherwise ends normally.
+
+Only an image built from this checkout's inputs is pushed (its inputs-hash
+label must be current): a stale image would publish something the
+repository no longer describes.
+"""
+
+import os
+import re
+import time
+
+from . import images
+
+PUBLISHED_NAME = "whiskey"
+ENV_USER = "WHISKEY_REGISTRY_USER"
+ENV_PASSWORD = "WHISKEY_REGISTRY_PASSWORD"
+
+# Docker's rule: the first component names a registry only if it has a dot
+# or a port, or is localhost; otherwise it is a namespace on the default
+# public registry, which a typo must never push to.
+_HOST = re.compile(r"(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+(?=:)"
+                   r"|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?\Z")
+# A path component of an image reference (distribution's reference grammar).
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
+
+
+class PushError(RuntimeError):
+    pass
+
+
+class Outcome(object):
+    """What happened to one variant: pushed | not built | stale | failed."""
+
+    def __init__(self, variant, result, refs=(), digest="", seconds=0.0, detail=""):
+        self.variant = variant
+        self.result = result
+        self.refs = list(refs)
+        self.digest = digest
+        self.seconds = seconds
+        self.detail = detail
+
+
+def _first_line(exc):
+    text = str(getattr(exc, "explanation", None) or exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def parse_registry(registry):
+    """Validate ``HOST[:PORT][/NAMESPACE]`` and return it unchanged.
+
+    Raises PushError naming what is wrong (a scheme, a missing host, an
+    empty namespace as an unset CI variable gives, an invalid component).
+    """
+    if "://" in registry:
+        raise PushError("--registry %r: give HOST[:PORT]/NAMESPACE, without a scheme" % registry)
+    parts = registry.split("/")
+    host = parts[0]
+    if not host or not _HOST.match(host):
+        raise PushError("--registry %r: %r is not a registry host (it needs a dot or a port, or "
+                        "is localhost, e.g. registry.example:5000/team)" % (registry, host))
+    for part in parts[1:]:
+        if not _COMPONENT.match(part):
+            raise PushError("--registry %r: namespace component %r is %s" % (
+                registry, part, "empty" if not part else
+                "invalid (lower-case letters and digits, separated by '.', '_' or '-')"))
+    return registry
+
+
+def target(registry, tag):
+    return "%s/%s:%s" % (registry, PUBLISHED_NAME, tag)
+
+
+def login(client, registry, environ=None, log=print):
+    """Log in to the registry's host if $WHISKEY_REGISTRY_USER/_PASSWORD are set.
+
+    Returns whether it logged in.  Without them, the engine client's own
+    credentials (e.g. from `docker login`) are used.
+    """
+    import docker.errors
+    environ = os.environ if environ is None else environ
+    user, password = environ.get(ENV_USER), environ.get(ENV_PASSWORD)
+    if not user and not password:
+        return False
+    if not (user and password):
+        raise PushError("set both %s and %s, or neither" % (ENV_USER, ENV_PASSWORD))
+    host = registry.split("/")[0]
+    try:
+        client.login(username=user, password=password, registry=host, reauth=True)
+    except docker.errors.DockerException as exc:
+        raise PushError("login to %s as %s failed: %s" % (host, user, _first_line(exc)))
+    log("logged in to %s as %s" % (host, user))
+    return True
+
+
+def push_ref(client, ref):
+    """Push one ``repo:tag`` reference; its manifest digest. Raises PushError."""
+    import docker.errors
+    repo, tag = ref.rsplit(":", 1)
+    digest = None
+    try:
+        for chunk in client.api.push(repo, tag=tag, stream=True, decode=True):
+            if "error" in chunk or "errorDetail" in chunk:
+                message = chunk.get("error") or (chunk.get("errorDetail") or {}).get("message")
+                raise PushError("pushing %s failed: %s" % (ref, str(message or chunk).strip()))
+            aux = chunk.get("aux") or {}
+            if aux.get("Digest"):
+                digest = aux["Digest"]
+            elif not digest and "digest: " in chunk.get("status", ""):
+                digest = chunk["status"].split("digest: ", 1)[1].split()[0]
+    except docker.errors.DockerException as exc:
+        raise PushError("pushing %s failed: %s" % (ref, _first_line(exc)))
+    if not digest:
+        raise PushError("pushing %s failed: the engine reported no manifest digest" % ref)
+    return digest
+
+
+def push_variant(client, variant, registry, repository=images.DEFAULT_REPOSITORY, log=print):
+    """Tag and push every tag of variant; an Outcome (never raises for this variant's problems)."""
+    import docker.errors
+    start = time.time()
+    local = images.image_name(variant, repository)
+    try:
+        image = client.images.get(local)
+    except docker.errors.ImageNotFound:
+        log("[%s] not built, skipped: no local image %s" % (variant.name, local))
+        return Outcome(variant, "not built",
+                       detail="no local image %s; run ./build.py build %s" % (local, variant.name))
+    current = images.inputs_hash(variant)
+    if image.labels.get(images.LABEL_INPUTS) != current:
+        log("[%s] stale, skipped: %s was not built from this checkout" % (variant.name, local))
+        return Outcome(variant, "stale",
+                       detail="%s was built from other inputs than this checkout's; run "
+                              "./build.py build %s" % (local, variant.name))
+    refs = [target(registry, t) for t in variant.tags]
+    pushed = []
+    digest = ""
+    try:
+        for ref in refs:
+            repo, tag = ref.rsplit(":", 1)
+            if not image.tag(repo, tag):
+                raise PushError("tagging %s as %s failed" % (local, ref))
+        for ref in refs:
+            log("[%s] pushing %s" % (variant.name, ref))
+            digest = push_ref(client, ref)
+            pushed.append(ref)
+    except PushError as exc:
+        log("[%s] FAILED: %s" % (variant.name, exc))
+        return Outcome(variant, "failed", pushed, digest, time.time() - start, str(exc))
+    shown = ", ".join([refs[0]] + [":" + r.rsplit(":", 1)[1] for r in refs[1:]])
+    return Outcome(variant, "pushed", pushed, digest, time.time() - start,
+                   "%s (%s)" % (shown, digest))
+
+
+def push(variants, registry, repository=images.DEFAULT_REPOSITORY, docker_client=None,
+         log=print, environ=None):
+    """Push every variant in turn; a list of Outcome in the order given.
+
+    A bad registry, a failed login or no Docker engine raise (PushError,
+    images.BuildError) before anything is pushed.
+    """
+    registry = parse_registry(registry)
+    client = docker_client or images.client()
+    login(client, registry, environ, log)
+    return [push_variant(client, v, registry, repository, log) for v in variants]
+
+
+_SHOWN = {"pushed": "pushed", "not built": "not built, skipped", "stale": "stale, skipped",
+          "failed": "FAILED"}
+
+
+def summary(outcomes):
+    """The summary table, as text."""
+    rows = [("VARIANT", "RESULT", "TIME", "DETAIL")]
+    for o in outcomes:
+        rows.append((o.variant.name, _SHOWN.get(o.result, o.result),
+                     "%.1fs" % o.seconds if o.result in ("pushed", "failed") else "-", o.detail))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3]
+                     for r in rows)
+
+
+def problems(outcomes, explicit):
+    """One line per reason to exit non-zero; empty when the push went as asked.
+
+    Failures always count; a variant not pushed counts when it was named
+    explicitly; and pushing nothing at all is never a success.
+    """
+    out = ["%s: push failed" % o.variant.name for o in outcomes if o.result == "failed"]
+    if explicit:
+        out += ["%s was named but not pushed (%s)" % (o.variant.name, _SHOWN[o.result])
+                for o in outcomes if o.result in ("not built", "stale")]
+    if outcomes and not out and not any(o.result == "pushed" for o in outcomes):
+        out.append("nothing was pushed: no variant has a current local image")
+    return out
