@@ -253,7 +253,8 @@ def app(tmp_path):
         'echo "apachectl $*" > "$OUT.apachectl"\n'
         'trap \'echo WINCH >> "$OUT.signals"; exit 0\' WINCH\n'
         'trap \'echo TERM >> "$OUT.signals"; exit 0\' TERM\n'
-        'if [ -n "$APACHE_WAIT" ]; then touch "$OUT.ready"; while :; do sleep 0.1; done; fi\n'
+        'if [ -n "$APACHE_WAIT" ]; then echo $$ > "$OUT.pid"; touch "$OUT.ready";'
+        ' while :; do sleep 0.1; done; fi\n'
         'exit "${APACHE_EXIT:-0}"\n'
         'EOF\n'
         'exit "${SETUP_EXIT:-0}"\n')
@@ -316,16 +317,24 @@ def test_stop_signals_become_apache_graceful_stop(app, sent, received):
     src, out, env = app
     env["APACHE_WAIT"] = "1"
     proc = subprocess.Popen([sys.executable, SERVER], env=env)
-    ready = str(out) + ".ready"
-    deadline = time.time() + 20
-    while not os.path.exists(ready) and time.time() < deadline:
-        time.sleep(0.05)
-    assert os.path.exists(ready), "fake apache never started"
-    proc.send_signal(signal.SIGWINCH)  # a terminal resize: ignored
-    time.sleep(0.3)
-    assert proc.poll() is None
-    proc.send_signal(getattr(signal, "SIG" + sent))
-    assert proc.wait(timeout=10) == 0
+    try:
+        ready = str(out) + ".ready"
+        deadline = time.time() + 20
+        while not os.path.exists(ready) and time.time() < deadline:
+            time.sleep(0.05)
+        assert os.path.exists(ready), "fake apache never started"
+        proc.send_signal(signal.SIGWINCH)  # a terminal resize: ignored
+        time.sleep(0.3)
+        assert proc.poll() is None
+        proc.send_signal(getattr(signal, "SIG" + sent))
+        assert proc.wait(timeout=10) == 0
+    finally:  # never leave the fake server (in its own process group) behind
+        proc.kill()
+        try:
+            with open(str(out) + ".pid") as f:
+                os.killpg(int(f.read()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
     with open(str(out) + ".signals") as f:
         assert f.read().split() == [received]
 
