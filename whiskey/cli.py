@@ -1,11 +1,11 @@
-"""The ./build.py command line: list, render, base, build, test."""
+"""The ./build.py command line: list, render, base, build, test, push, ci-matrix."""
 
 import argparse
 import os
 import subprocess
 import sys
 
-from . import matrix
+from . import matrix, text
 
 EXAMPLES = """\
 examples:
@@ -34,9 +34,7 @@ def cmd_list(args):
         ok, why = (True, "") if args.offline else sources.availability(v, _ca_bundle(args))
         rows.append((v.name, v.python, v.kind, v.base, ",".join(v.tags),
                      "-" if args.offline else ("yes" if ok else "no: " + why)))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[5])
+    print(text.table(rows))
     return 0
 
 
@@ -201,3 +199,6 @@ def main(argv=None):
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

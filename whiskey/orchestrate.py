@@ -11,7 +11,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import images, matrix, sources
+from . import images, matrix, sources, text
 
 LOG_DIR = os.path.join(matrix.ROOT, "build-logs")
 
@@ -117,6 +117,4 @@ def summary(outcomes):
     for o in outcomes:
         rows.append((o.variant.name, o.result, "%.1fs" % o.seconds,
                      "%.0f MB" % o.size_mb if o.size_mb else "-", o.detail))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4]
-                     for r in rows)
+    return text.table(rows)

@@ -14,7 +14,7 @@ import os
 import re
 import time
 
-from . import images
+from . import images, text
 
 PUBLISHED_NAME = "whiskey"
 ENV_USER = "WHISKEY_REGISTRY_USER"
@@ -179,9 +179,7 @@ def summary(outcomes):
     for o in outcomes:
         rows.append((o.variant.name, _SHOWN.get(o.result, o.result),
                      "%.1fs" % o.seconds if o.result in ("pushed", "failed") else "-", o.detail))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3]
-                     for r in rows)
+    return text.table(rows)
 
 
 def problems(outcomes, explicit):
