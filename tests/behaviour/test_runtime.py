@@ -89,6 +89,13 @@ def test_server_args_expand_variables_keep_quotes_and_execute_nothing(run, probe
     assert code == 1
 
 
+@pytest.mark.parametrize("cpus, processes", [(1, 1), (2, 2)])
+def test_default_size_follows_the_containers_cpu_limit(run, probe, cpus, processes):
+    env = run(probe[0].id, nano_cpus=cpus * 10 ** 9).get("/environ").json()
+    assert env["mod_wsgi:processes"] == processes
+    assert env["mod_wsgi:threads"] == 16
+
+
 def test_environment_variables_set_server_options(run, probe):
     app = run(probe[0].id, environment={"MOD_WSGI_PROCESSES": "2", "MOD_WSGI_THREADS": "3"})
     env = app.get("/environ").json()

@@ -20,8 +20,9 @@ from whiskey import matrix  # noqa: E402
 
 SERVER = os.path.join(ROOT, "versions", "python-3.11", "whiskey", "server.py")
 DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
-# With no LANG in the environment the locale falls back to the image's C.UTF-8.
-FIXED = DEFAULTS + ["--locale", "C.UTF-8"]
+# With no LANG in the environment the locale falls back to the image's C.UTF-8;
+# sized for one CPU: one process of 16 threads.
+FIXED = DEFAULTS + ["--locale", "C.UTF-8", "--processes", "1", "--threads", "16"]
 
 
 def _load(path, name):
@@ -41,8 +42,8 @@ def args(text="", **env):
 def extra(text="", **env):
     """What server_args adds after the defaults."""
     out = args(text, **env)
-    assert out[:6] == FIXED
-    return out[6:]
+    assert out[:len(FIXED)] == FIXED
+    return out[len(FIXED):]
 
 
 # -- defaults and environment ------------------------------------------------------
@@ -51,9 +52,22 @@ def test_defaults_come_first():
     assert server.DEFAULTS == DEFAULTS
     assert args() == FIXED
     out = args("--port 9000", MOD_WSGI_PROCESSES="3")
-    assert out[:6] == FIXED
-    # server_args after the environment, so it wins (last value is kept).
-    assert out[6:] == ["--processes", "3", "--port", "9000"]
+    assert out[:len(FIXED)] == FIXED
+    # The environment after the sizing defaults, server_args after the
+    # environment: the later wins (mod_wsgi-express keeps the last value).
+    assert out[len(FIXED):] == ["--processes", "3", "--port", "9000"]
+
+
+@pytest.mark.parametrize("cpus, processes", [(0.25, "1"), (1.0, "1"), (1.5, "2"), (2.0, "2"),
+                                             (3.0, "3"), (64.0, "4")])
+def test_processes_follow_the_containers_cpus(cpus, processes):
+    assert server.sizing_args(cpus) == ["--processes", processes, "--threads", "16"]
+    assert server.server_args({}, "", cpus)[6:10] == ["--processes", processes, "--threads", "16"]
+
+
+def test_whiskey_cpus_overrides_detection():
+    assert server.container_cpus({"WHISKEY_CPUS": "3"}) == 3.0
+    assert server.container_cpus({}) >= 1.0  # the quota or the machine's CPUs
 
 
 def test_locale_follows_lang():
@@ -260,6 +274,7 @@ def app(tmp_path):
         'exit "${SETUP_EXIT:-0}"\n')
     fake.chmod(0o755)
     env = {"HOME": str(src), "OUT": str(out), "WHISKEY_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "WHISKEY_CPUS": "1",
            "PATH": str(bin_dir) + os.pathsep + "/usr/bin:/bin"}
     return src, out, env
 
