@@ -1,0 +1,44 @@
+"""Local base images: which names can be made, and the apt sources they get."""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from whiskey import baseimage, sources  # noqa: E402
+
+
+@pytest.mark.parametrize("name, suite", [("debian:bookworm-slim", "bookworm"),
+                                         ("debian:trixie", "trixie")])
+def test_debian_suites_can_be_made(name, suite):
+    assert baseimage.parse_base(name) == suite
+
+
+@pytest.mark.parametrize("name", ["ubuntu:24.04", "debian:12-slim", "registry.example/debian:bookworm"])
+def test_other_bases_must_come_from_a_registry(name):
+    with pytest.raises(baseimage.BaseImageError) as exc:
+        baseimage.parse_base(name)
+    assert "pull it from a registry" in str(exc.value)
+
+
+def _rootfs(tmp_path):
+    (tmp_path / "etc" / "apt").mkdir(parents=True)
+    (tmp_path / "etc" / "apt" / "sources.list").write_text(
+        "deb http://mirror.invalid/debian bookworm main\n")
+    return str(tmp_path)
+
+
+def test_sources_add_updates_and_the_hosts_security_archive(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "apt_source_uris", lambda: [
+        "http://mirror.invalid/debian", "http://security.invalid/debian-security"])
+    text = baseimage._sources(_rootfs(tmp_path), "bookworm")
+    assert "URIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\n" in text
+    assert "URIs: http://security.invalid/debian-security\nSuites: bookworm-security\n" in text
+
+
+def test_sources_without_a_known_security_archive(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "apt_source_uris", lambda: [])
+    text = baseimage._sources(_rootfs(tmp_path), "trixie")
+    assert "Suites: trixie trixie-updates" in text and "security" not in text
