@@ -17,6 +17,9 @@ from . import matrix
 TEMPLATES = os.path.join(matrix.ROOT, "templates")
 VERSIONS = os.path.join(matrix.ROOT, "versions")
 EXECUTABLE_DIRS = ("s2i",)
+# Templates named _*.j2 are rendered once, from all variants, into versions/.
+INDEX_TEMPLATE = "_index.md.j2"
+INDEX_OUTPUT = "README.md"
 
 
 def _header(template):
@@ -37,7 +40,7 @@ def template_names(templates=TEMPLATES):
     names = []
     for top, _dirs, files in os.walk(templates):
         for f in files:
-            if f.endswith(".j2"):
+            if f.endswith(".j2") and not f.startswith("_"):
                 names.append(os.path.relpath(os.path.join(top, f), templates))
     return sorted(names)
 
@@ -60,6 +63,9 @@ def render_all(variants, templates=TEMPLATES):
     for v in variants:
         for path, item in render_variant(v, templates).items():
             out[os.path.join(v.name, path)] = item
+    if os.path.exists(os.path.join(templates, INDEX_TEMPLATE)):
+        text = _environment(templates).get_template(INDEX_TEMPLATE).render(variants=variants)
+        out[INDEX_OUTPUT] = (text, 0o644)
     return out
 
 

@@ -395,11 +395,3 @@ def test_select_unknown_lists_known_names(variants):
     for v in variants:
         assert v.name in msg
 
-
-def test_readme_lists_every_variant_with_its_python_and_tags():
-    with open(os.path.join(matrix.ROOT, "README.md")) as f:
-        rows = [line for line in f if line.startswith("| python-")]
-    for v in matrix.load():
-        row = [r for r in rows if r.startswith("| %s |" % v.name)]
-        assert row, "README.md has no row for %s" % v.name
-        assert "| %s |" % v.python in row[0] and ", ".join(v.tags) in row[0]

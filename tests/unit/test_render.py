@@ -157,8 +157,10 @@ def test_dockerfile_installs_the_pinned_files(rendered, variants):
 
 def test_render_all_prefixes_variant_dirs(variants):
     out = render.render_all(variants)
-    assert len(out) == len(variants) * len(EXPECTED_FILES)
+    # every variant's files, plus the one index of all variants
+    assert len(out) == len(variants) * len(EXPECTED_FILES) + 1
     assert os.path.join("python-2.7", "Dockerfile") in out
+    assert "README.md" in out
 
 
 # -- write and check ---------------------------------------------------------------
@@ -221,7 +223,7 @@ def test_check_reports_a_gained_executable_bit(versions, variants):
 
 def test_check_of_an_empty_dir_reports_everything_missing(tmp_path, variants):
     problems = render.check(variants, versions=str(tmp_path / "nothing"))
-    assert len(problems) == len(variants) * len(EXPECTED_FILES)
+    assert len(problems) == len(variants) * len(EXPECTED_FILES) + 1
     assert all(p.endswith(": missing") for p in problems)
 
 
@@ -274,7 +276,10 @@ def test_adding_a_variant_is_one_matrix_entry(tmp_path):
     assert "PYTHON_VERSION=3.12.0" in out
     assert "WHISKEY_VARIANT=python-3.12" in out
     assert "FROM debian:trixie-slim AS build" in out
-    assert sorted(os.listdir(os.path.join(versions))) == sorted(v.name for v in variants)
+    assert sorted(os.listdir(os.path.join(versions))) == sorted(
+        [v.name for v in variants] + ["README.md"])
+    with open(os.path.join(versions, "README.md")) as f:
+        assert "| [python-3.12](python-3.12/Dockerfile) | 3.12.0 |" in f.read()
     assert render.check(variants, versions=versions) == []
     # The repository's versions/ lacks the new variant: check says so.
     problems = [p for p in render.check(variants) if p.startswith("versions/python-3.12/")]
