@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 
 import pytest
@@ -23,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from .conftest import build_py  # noqa: E402  (env is a fixture there)
 from whiskey import ci, cli, images, matrix, publish, render  # noqa: E402
 
 WORKFLOWS = os.path.join(ROOT, ".github", "workflows")
@@ -92,21 +92,6 @@ def is_publish_step(step):
     return ("build.py push" in step.get("run", "")
             or "login-action" in step.get("uses", "")
             or "REGISTRY" in json.dumps(step.get("env", {})))
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = dict(os.environ)
-    e["DOCKER_HOST"] = "unix://%s" % (tmp_path / "no-docker.sock")
-    e["WHISKEY_SOURCE_CACHE"] = str(tmp_path / "cache")
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        e.pop(var, None)
-    return e
-
-
-def build_py(env, *args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "build.py")] + list(args),
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 # -- the workflows -------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ tried the engine would fail differently from the error the test expects.
 """
 
 import os
-import subprocess
 import sys
 
 import pytest
@@ -16,6 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from .conftest import build_py  # noqa: E402  (env is a fixture there)
 from whiskey import matrix  # noqa: E402
 
 COMMANDS = ["list", "render", "base", "build", "test", "push", "ci-matrix"]
@@ -24,21 +24,6 @@ COMMANDS = ["list", "render", "base", "build", "test", "push", "ci-matrix"]
 @pytest.fixture(scope="module")
 def variants():
     return matrix.load()
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = dict(os.environ)
-    e["DOCKER_HOST"] = "unix://%s" % (tmp_path / "no-docker.sock")
-    e["WHISKEY_SOURCE_CACHE"] = str(tmp_path / "cache")
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        e.pop(var, None)
-    return e
-
-
-def build_py(env, *args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "build.py")] + list(args),
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 # -- help --------------------------------------------------------------------------------
