@@ -1,0 +1,120 @@
+"""From samples to figures: medians, the serving summary, ratios and the target checks."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+
+from .common import Result
+
+Runs = dict[str, dict[str, dict[str, list[Result]]]]  # name -> path -> str(concurrency) -> kept runs
+Check = tuple[str, str, bool]  # (target, measured, met)
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    """The median of the values that are not None (None when there are none)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def summarise_cell(rs: Sequence[Result]) -> Result:
+    """Medians of the kept runs of one (configuration, endpoint, concurrency) cell."""
+    return {
+        "rps": round(median([r["rps"] for r in rs]), 1),
+        "p50_ms": round(median([r["p50_ms"] for r in rs]), 2),
+        "p99_ms": round(median([r["p99_ms"] for r in rs]), 2),
+        "memory_mib": median([r["memory_after"]["mib"] for r in rs]),
+        "memory_during_mib": median([(r["memory_during"] or {}).get("mib") for r in rs]),
+        "errors": sum(r["errors"] for r in rs),
+        "runs": len(rs),
+        "foreign_cpu_max": max(r["foreign_cpu"] for r in rs),
+        "repeated": sum(len(r["discarded"]) for r in rs),
+    }
+
+
+def summarise(runs: Runs) -> Result:
+    """runs[name][path][concurrency] -> list of runs, to the same shape of medians."""
+    summary: Result = {}
+    for name, by_path in runs.items():
+        for path, by_conc in by_path.items():
+            for conc, rs in by_conc.items():
+                summary.setdefault(name, {}).setdefault(path, {})[conc] = summarise_cell(rs)
+    return summary
+
+
+def serving_noise(serving: Result) -> tuple[float, int]:
+    """(the worst foreign CPU of a kept run, how many runs were repeated) over all cells."""
+    allruns = [r for by_p in serving["runs"].values() for by_c in by_p.values()
+               for rs in by_c.values() for r in rs]
+    return max(r["foreign_cpu"] for r in allruns), sum(len(r["discarded"]) for r in allruns)
+
+
+def whiskey_ratios(w: Result, gun1: Result, best: Result | None) -> Result:
+    """One whiskey cell's req/s and memory against gunicorn-sync-1's and the best tuned gunicorn's."""
+    r = {"rps_vs_gunicorn_sync_1": round(w["rps"] / gun1["rps"], 2),
+         "memory_vs_gunicorn_sync_1": round(w["memory_mib"] / gun1["memory_mib"], 2)}
+    if best:
+        r["rps_vs_best_tuned"] = round(w["rps"] / best["rps"], 3)
+        r["memory_vs_best_tuned"] = round(w["memory_mib"] / best["memory_mib"], 3)
+    return r
+
+
+def best_tuned(cells: dict[str, Result | None]) -> str | None:
+    """The gunicorn configuration other than gunicorn-sync-1 with the most req/s (first of equals)."""
+    tuned = [n for n, c in cells.items() if n.startswith("gunicorn-") and n != "gunicorn-sync-1" and c]
+    return max(tuned, key=lambda n: cells[n]["rps"]) if tuned else None
+
+
+def ratios(summary: Result, names: Sequence[str], conc: str = "32", path: str = "/io") -> Result:
+    """Each whiskey configuration against gunicorn-sync-1 and the best tuned gunicorn at one cell."""
+    def cell(name: str) -> Result | None:
+        return summary.get(name, {}).get(path, {}).get(conc)
+    gun1 = cell("gunicorn-sync-1")
+    best = best_tuned({n: cell(n) for n in names})
+    best_cell = cell(best) if best else None
+    whiskeys = [n for n in names if n.startswith("whiskey") and cell(n)] if gun1 else []
+    by_config = {n: whiskey_ratios(cell(n), gun1, best_cell) for n in whiskeys}
+    return {"at": {"path": path, "concurrency": int(conc)}, "best_tuned_gunicorn": best,
+            "by_config": by_config}
+
+
+
+
+def _serving_targets(result: Result) -> list[Check]:
+    rat = result.get("ratios", {}).get("by_config", {}).get("whiskey-default")
+    if not rat:
+        return []
+    t = [("/io c=32: whiskey default >= 10x req/s of gunicorn 1 sync worker",
+          f"{rat['rps_vs_gunicorn_sync_1']:.2f}x", rat["rps_vs_gunicorn_sync_1"] >= 10),
+         ("/io c=32: ... at <= 1.5x its memory",
+          f"{rat['memory_vs_gunicorn_sync_1']:.2f}x", rat["memory_vs_gunicorn_sync_1"] <= 1.5)]
+    if "rps_vs_best_tuned" in rat:
+        best = result["ratios"]["best_tuned_gunicorn"]
+        t.append((f"/io c=32: within 20% of the best tuned gunicorn ({best}) in req/s",
+                  f"{rat['rps_vs_best_tuned']:.2f}x", rat["rps_vs_best_tuned"] >= 0.8))
+        t.append(("/io c=32: ... at less memory than it",
+                  f"{rat['memory_vs_best_tuned']:.2f}x", rat["memory_vs_best_tuned"] < 1.0))
+    return t
+
+
+def _cold_start_targets(result: Result) -> list[Check]:
+    cs = result.get("cold_start", {}).get("whiskey-default")
+    if not cs:
+        return []
+    return [("cold start (docker run to first 200) < 1.5 s", f"{cs['median']:.2f} s", cs["median"] < 1.5)]
+
+
+def _build_targets(result: Result) -> list[Check]:
+    b = result.get("builds")
+    if not b:
+        return []
+    return [("no-change rebuild of a variant < 10 s (`build.py build`, inputs hash)",
+             f"{b['nochange']['median']:.2f} s", b["nochange"]["median"] < 10),
+            ("... forced through Docker's layer cache (`build.py build --force`)",
+             f"{b['nochange_forced']['median']:.2f} s", b["nochange_forced"]["median"] < 10)]
+
+
+def targets(result: Result) -> list[Result]:
+    """The targets of issue 5, each with what this run measured and whether it is met."""
+    checks = _serving_targets(result) + _cold_start_targets(result) + _build_targets(result)
+    return [{"target": a, "measured": m, "met": ok} for a, m, ok in checks]
