@@ -33,7 +33,6 @@ try:
 except ImportError:
     _bootstrap()
 
-sys.path.insert(0, ROOT)
 from whiskey.cli import main  # noqa: E402
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ import os
 import subprocess
 import sys
 
-from . import matrix, text
+from . import matrix, settings, text
 
 EXAMPLES = """\
 examples:
   ./build.py list                      variants, tags, whether sources are obtainable here
+  ./build.py sources                   each variant's source files: cached and verified, or from where
+  ./build.py sources --from DIR        fill the source cache from a directory (or a mirror URL)
   ./build.py render                    regenerate versions/ from templates/ and matrix.yaml
   ./build.py render --check            fail, naming each stale file, if versions/ is out of date
   ./build.py build python-2.7          build and tag whiskey:python-2.7 and whiskey:python-2.7.18
@@ -23,19 +25,64 @@ examples:
 
 
 def _ca_bundle(args):
-    return getattr(args, "ca_bundle", None) or os.environ.get("WHISKEY_CA_BUNDLE") or None
+    bundle = settings.ca_bundle(getattr(args, "ca_bundle", None))
+    if bundle and not os.path.isfile(bundle):
+        raise UsageError("the CA bundle %s is not a file (--ca-bundle or $WHISKEY_CA_BUNDLE)"
+                         % bundle)
+    return bundle
+
+
+class UsageError(ValueError):
+    """Bad input on the command line; the message says which."""
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1, got %r" % text)
+    return value
 
 
 def cmd_list(args):
     from . import sources
     variants = matrix.select(matrix.load(args.matrix), args.variants)
-    rows = [("VARIANT", "PYTHON", "FROM", "BASE", "TAGS", "SOURCES HERE")]
+    rows = [("VARIANT", "PYTHON", "INTERPRETER", "BASE", "TAGS", "SOURCES HERE")]
     for v in variants:
         ok, why = (True, "") if args.offline else sources.availability(v, _ca_bundle(args))
-        rows.append((v.name, v.python, v.kind, v.base, ",".join(v.tags),
+        rows.append((v.name, v.python, v.interpreter, v.base, ",".join(v.tags),
                      "-" if args.offline else ("yes" if ok else "no: " + why)))
     print(text.table(rows))
     return 0
+
+
+def cmd_sources(args):
+    import json
+
+    from . import sources
+    variants = matrix.select(matrix.load(args.matrix), args.variants)
+    results = {}
+    if args.origin:
+        artifacts = [a for v in variants for a in v.artifacts]
+        results = sources.fill_from(args.origin, artifacts, _ca_bundle(args),
+                                    log=lambda t: print(t, file=sys.stderr))
+        for name, result in sorted(results.items()):
+            print("%s: %s" % (name, result), file=sys.stderr)
+    rows = sources.status(variants)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=1))
+    else:
+        table = [("VARIANT", "FILE", "STATE", "SHA256", "WHERE")]
+        table += [(r.variant, r.artifact.file, r.state, r.artifact.sha256[:12], r.where) for r in rows]
+        print(text.table(table))
+    # A file the origin lacks may still come from its usual places; a file
+    # whose bytes are not the pinned ones is an error.
+    rejected = [n for n, r in sorted(results.items()) if r.startswith("sha256 ")] if args.origin else []
+    for name in rejected:
+        print("error: %s from %s: %s" % (name, args.origin, results[name]), file=sys.stderr)
+    return 1 if rejected else 0
 
 
 def cmd_render(args):
@@ -83,7 +130,7 @@ def cmd_test(args):
     envs = args.env or "unit,lint,behaviour"
     cmd = [sys.executable, "-m", "tox", "-e", envs] + (["--"] + args.pytest_args
                                                       if args.pytest_args else [])
-    print("+ " + " ".join(cmd), flush=True)
+    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.call(cmd, cwd=matrix.ROOT, env=env)
 
 
@@ -119,6 +166,22 @@ def parser():
     s.add_argument("--ca-bundle", help="extra CA bundle for HTTPS (also $WHISKEY_CA_BUNDLE)")
     s.set_defaults(func=cmd_list)
 
+    s = sub.add_parser("sources", help="list each variant's source files and fill the source cache",
+                       description="For every file a variant's build needs: whether the source "
+                                   "cache (%s, or $WHISKEY_SOURCE_CACHE) holds it with the pinned "
+                                   "sha256, else where a build would fetch it from.  With --from, "
+                                   "first copy missing files from a directory or download them "
+                                   "from a base URL (air-gapped machines, mirrors); only files "
+                                   "with the pinned sha256 enter the cache."
+                                   % "~/.cache/whiskey/sources")
+    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    s.add_argument("--from", dest="origin", metavar="DIR|URL",
+                   help="fill the cache from this directory or base URL (FILE is looked up as "
+                        "DIR/FILE or URL/FILE)")
+    s.add_argument("--json", action="store_true", help="print the list as JSON")
+    s.add_argument("--ca-bundle", help="extra CA bundle for --from URL (also $WHISKEY_CA_BUNDLE)")
+    s.set_defaults(func=cmd_sources)
+
     s = sub.add_parser("render", help="write versions/ from templates/ and matrix.yaml")
     s.add_argument("--check", action="store_true",
                    help="change nothing; exit 1 naming every stale file")
@@ -136,10 +199,10 @@ def parser():
                                    "current inputs (rendered files, pinned sources, base) is not "
                                    "built again.  Full logs go to build-logs/<variant>.log.")
     s.add_argument("variants", nargs="*", metavar="VARIANT")
-    s.add_argument("--repository", default=os.environ.get("WHISKEY_REPOSITORY", "whiskey"),
+    s.add_argument("--repository", default=settings.repository(),
                    help="image repository to tag into (default: %(default)s)")
     s.add_argument("--ca-bundle", help="extra CA bundle for fetching sources (also $WHISKEY_CA_BUNDLE)")
-    s.add_argument("-j", "--jobs", type=int, default=1,
+    s.add_argument("-j", "--jobs", type=_positive, default=1,
                    help="build this many variants at once (default: %(default)s)")
     s.add_argument("--force", action="store_true",
                    help="build even variants whose image already has the current inputs hash")
@@ -150,10 +213,11 @@ def parser():
     s = sub.add_parser("test", help="run the test suites through tox",
                        description="Run tox envs unit, lint and behaviour. Behaviour tests build "
                                    "the variants they test; select them by name (default: "
-                                   "$WHISKEY_VARIANTS, else every variant).")
+                                   "$WHISKEY_VARIANTS, else every variant).  Arguments after -- go "
+                                   "to pytest, e.g. `test python-2.7 -e behaviour -- -k proxy`.")
     s.add_argument("variants", nargs="*", metavar="VARIANT")
     s.add_argument("-e", "--env", help="tox envs (default: unit,lint,behaviour)")
-    s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
+    s.set_defaults(pytest_args=[])  # everything after `--`, split off in main()
     s.set_defaults(func=cmd_test)
 
     s = sub.add_parser("push", help="tag built images for a registry and push them",
@@ -182,16 +246,25 @@ def parser():
 
 
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `test ... -- ARGS`: ARGS go to pytest untouched (argparse would take
+    # them for variant names).
+    passed = []
+    if "test" in argv and "--" in argv[argv.index("test"):]:
+        cut = argv.index("--", argv.index("test"))
+        argv, passed = argv[:cut], argv[cut + 1:]
     args = parser().parse_args(argv)
-    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
-        args.pytest_args = args.pytest_args[1:]
+    if passed and args.command != "test":
+        parser().error("arguments after -- are only for the test command")
+    if passed:
+        args.pytest_args = passed
     from .baseimage import BaseImageError
     from .images import BuildError
     from .publish import PushError
     from .sources import SourceError
     try:
         return args.func(args)
-    except matrix.MatrixError as exc:
+    except (matrix.MatrixError, UsageError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
     except (BuildError, SourceError, BaseImageError, PushError) as exc:

@@ -4,8 +4,12 @@ Every error names the variant and the key at fault, so a maintainer who
 adds an entry learns exactly what is wrong with it.
 """
 
+from __future__ import annotations
+
 import os
 import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -18,13 +22,17 @@ _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)\Z")
 _NAME = re.compile(r"[a-z0-9][a-z0-9.-]*\Z")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _BASE = re.compile(r"[a-z0-9./-]+:[A-Za-z0-9_.-]+\Z")
-# <name>-<version>[-...].whl | <name>-<version>.tar.gz (PEP 427 / sdist names)
+# <name>-<version>[-...].whl | <name>-<version>.tar.gz|.tgz|.zip (PEP 427 /
+# sdist / upstream tarball names: Python-3.5.10.tgz, openssl-1.0.2u.tar.gz)
 _DIST = re.compile(r"(?P<name>[A-Za-z0-9_.]+?)-(?P<version>[0-9][^-]*?)"
-                   r"(?:-[^-]+-[^-]+-[^-]+\.whl|\.tar\.gz|\.zip)\Z")
+                   r"(?:-[^-]+-[^-]+-[^-]+\.whl|\.tar\.(?:gz|xz|bz2)|\.tgz|\.zip)\Z")
 
 PIN_NAMES = ("pip", "setuptools", "wheel", "mod_wsgi")
-ENTRY_KEYS = {"python", "base", "from", "source", "openssl", "configure", "pins", "aliases"}
-REQUIRED = {"python", "base", "from", "pins"}
+ENTRY_KEYS = {"python", "base", "interpreter", "source", "openssl", "configure", "pins", "aliases"}
+REQUIRED = {"python", "base", "interpreter", "pins"}
+# How the interpreter gets into the image: compiled from a pinned tarball, or
+# the base distribution's own python3.X packages.
+INTERPRETERS = ("compiled", "distribution")
 TARBALL_KEYS = {"file", "sha256", "url", "debian"}
 
 
@@ -32,61 +40,71 @@ class MatrixError(ValueError):
     """A matrix entry is wrong; the message names the variant and the key."""
 
 
-class Artifact(object):
+@dataclass(frozen=True)
+class Artifact:
     """A file fetched from outside and verified by sha256 before use."""
 
-    def __init__(self, file, sha256, url=None, debian=None, project=None):
-        self.file = file
-        self.sha256 = sha256
-        self.url = url
-        self.debian = debian
-        self.project = project  # a package-index project name, for index fetches
-
-    def __repr__(self):
-        return "Artifact(%r)" % self.file
-
-    def __eq__(self, other):
-        return isinstance(other, Artifact) and vars(self) == vars(other)
-
-    def __hash__(self):
-        return hash((self.file, self.sha256))
-
-
-class Variant(object):
-    def __init__(self, name, python, base, kind, pins, source=None, openssl=None,
-                 configure=(), aliases=()):
-        self.name = name
-        self.python = python
-        self.base = base
-        self.kind = kind
-        self.pins = pins
-        self.source = source
-        self.openssl = openssl
-        self.configure = list(configure)
-        self.aliases = list(aliases)
+    file: str
+    sha256: str
+    url: Optional[str] = None
+    debian: Optional[str] = None  # the same bytes as a Debian orig tarball
+    project: Optional[str] = None  # a package-index project name, for index fetches
 
     @property
-    def version_info(self):
-        return tuple(int(p) for p in self.python.split("."))
+    def version(self) -> str:
+        """The version in the file name (pins and tarballs alike)."""
+        m = _DIST.match(self.file)
+        if m is None:
+            raise ValueError("no version in %r" % self.file)
+        return m.group("version")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One image of the matrix, with the facts derived from its entry."""
+
+    name: str
+    python: str
+    base: str
+    interpreter: str  # one of INTERPRETERS
+    pins: Dict[str, Artifact]
+    source: Optional[Artifact] = None
+    openssl: Optional[Artifact] = None
+    configure: Tuple[str, ...] = ()
+    aliases: Tuple[str, ...] = ()
+    version_info: Tuple[int, int, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        major, minor, micro = (int(p) for p in self.python.split("."))
+        object.__setattr__(self, "version_info", (major, minor, micro))
 
     @property
-    def major_minor(self):
+    def compiled(self) -> bool:
+        return self.interpreter == "compiled"
+
+    @property
+    def major_minor(self) -> str:
         return "%d.%d" % self.version_info[:2]
 
     @property
-    def tags(self):
-        return ["python-%s" % self.major_minor, "python-%s" % self.python] + self.aliases
+    def openssl_version(self) -> Optional[str]:
+        """The private OpenSSL's version, or None when the distribution's is used."""
+        return self.openssl.version if self.openssl else None
 
     @property
-    def artifacts(self):
+    def tags(self) -> List[str]:
+        return ["python-%s" % self.major_minor, "python-%s" % self.python] + list(self.aliases)
+
+    @property
+    def artifacts(self) -> List[Artifact]:
         """Everything the image build needs from outside, in a stable order."""
         out = [a for a in (self.openssl, self.source) if a is not None]
         return out + [self.pins[n] for n in PIN_NAMES]
 
-    def pin_version(self, name):
-        return _DIST.match(self.pins[name].file).group("version")
+    def pin_version(self, name: str) -> str:
+        return self.pins[name].version
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Variant(%r)" % self.name
 
 
@@ -114,6 +132,9 @@ def _tarball(name, key, spec):
         raise _err(name, key + ".url", "must be an https:// URL")
     if not spec["url"].endswith("/" + spec["file"]):
         raise _err(name, key + ".url", "must end with the file name %r" % spec["file"])
+    if not _DIST.match(spec["file"]):
+        raise _err(name, key + ".file", "%r is not a NAME-VERSION.tar.gz/.tar.xz/.tgz file name"
+                   % spec["file"])
     deb = spec.get("debian")
     if deb is not None and not re.match(r"[a-z0-9.+-]+_[^_/]+\.orig\.tar\.(gz|xz|bz2)\Z", deb):
         raise _err(name, key + ".debian", "must be a Debian orig tarball name "
@@ -161,20 +182,21 @@ def parse_variant(name, entry):
     base = entry["base"]
     if not isinstance(base, str) or not _BASE.match(base):
         raise _err(name, "base", "must be an image reference like debian:bookworm-slim")
-    kind = entry["from"]
-    if kind not in ("source", "debian"):
-        raise _err(name, "from", "must be 'source' or 'debian', got %r" % (kind,))
+    interpreter = entry["interpreter"]
+    if interpreter not in INTERPRETERS:
+        raise _err(name, "interpreter", "must be one of %s, got %r"
+                   % (", ".join(INTERPRETERS), interpreter))
     source = openssl = None
-    if kind == "source":
+    if interpreter == "compiled":
         if "source" not in entry:
-            raise _err(name, "source", "missing (required with from: source)")
+            raise _err(name, "source", "missing (required with interpreter: compiled)")
         source = _tarball(name, "source", entry["source"])
         if "openssl" in entry:
             openssl = _tarball(name, "openssl", entry["openssl"])
     else:
         for key in ("source", "openssl", "configure"):
             if key in entry:
-                raise _err(name, key, "only allowed with from: source")
+                raise _err(name, key, "only allowed with interpreter: compiled")
     configure = entry.get("configure", [])
     if not isinstance(configure, list) or not all(
             isinstance(a, str) and a.startswith("--") for a in configure):
@@ -183,8 +205,14 @@ def parse_variant(name, entry):
     if not isinstance(aliases, list) or not all(
             isinstance(a, str) and _TAG.match(a) for a in aliases):
         raise _err(name, "aliases", "must be a list of valid tags")
-    return Variant(name, python, base, kind, _pins(name, entry["pins"]),
-                   source=source, openssl=openssl, configure=configure, aliases=aliases)
+    if source is not None and source.version != python:
+        raise _err(name, "source.file", "%r is not the tarball of Python %s" % (source.file, python))
+    if re.match(r"python-\d+\.\d+\Z", name) and name != "python-" + python.rsplit(".", 1)[0]:
+        raise _err(name, "python", "%s does not belong in variant %s (tagged python-%s)"
+                   % (python, name, python.rsplit(".", 1)[0]))
+    return Variant(name, python, base, interpreter, _pins(name, entry["pins"]),
+                   source=source, openssl=openssl, configure=tuple(configure),
+                   aliases=tuple(aliases))
 
 
 def parse(data):
@@ -223,12 +251,14 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                                  _construct_mapping)
 
 
-def load(path=DEFAULT_PATH):
-    with open(path) as f:
-        try:
+def load(path: str = DEFAULT_PATH) -> List[Variant]:
+    try:
+        with open(path) as f:
             data = yaml.load(f, Loader=_UniqueKeyLoader)
-        except yaml.YAMLError as exc:
-            raise MatrixError("%s is not valid YAML: %s" % (path, exc))
+    except OSError as exc:
+        raise MatrixError("cannot read the matrix file %s: %s" % (path, exc.strerror)) from None
+    except yaml.YAMLError as exc:
+        raise MatrixError("%s is not valid YAML: %s" % (path, exc)) from None
     return parse(data)
 
 

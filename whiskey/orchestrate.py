@@ -1,101 +1,121 @@
-"""Build several variants: skip what is up to date, run independent builds at
-once, show progress per variant, and summarise.
+"""Build several variants in one pass: plan -> fetch and verify -> build.
+
+1. plan: render each variant and hash its inputs, once (context.plan);
+   a variant whose image already carries that hash is retagged, not built;
+2. fetch and verify: the base image and every source file, one variant at a
+   time, so parallel builds never debootstrap or download the same thing;
+3. build: `jobs` variants at once through the Docker SDK (images.build).
 
 Full build output goes to build-logs/<variant>.log; the terminal shows one
 status line per build step, prefixed with the variant, so parallel builds
 stay readable.  A failure in one variant never hides the others' results.
 """
 
+from __future__ import annotations
+
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence
 
-from . import images, matrix, sources, text
+from . import baseimage, context, images, outcome, sources
+from .matrix import ROOT, Artifact, Variant
+from .outcome import Outcome
 
-LOG_DIR = os.path.join(matrix.ROOT, "build-logs")
-
-
-class Outcome(object):
-    def __init__(self, variant, result, seconds=0.0, size_mb=0.0, detail=""):
-        self.variant = variant
-        self.result = result  # built | unchanged | skipped | failed
-        self.seconds = seconds
-        self.size_mb = size_mb
-        self.detail = detail
+LOG_DIR = os.path.join(ROOT, "build-logs")
+Log = Callable[[str], None]
 
 
-class Progress(object):
+class Progress:
     """Thread-safe status lines: '[variant] Step 7/24 : RUN ...' and events."""
 
-    def __init__(self, out, width=110):
+    def __init__(self, out: IO[str]) -> None:
         self.out = out
-        self.width = width
         self.lock = threading.Lock()
 
-    def line(self, variant, text):
+    def line(self, variant: str, message: str) -> None:
         with self.lock:
-            self.out.write(("[%s] %s" % (variant, text))[:self.width] + "\n")
+            self.out.write("[%s] %s\n" % (variant, message))
             self.out.flush()
 
 
-def _logger(variant, progress, logfile, verbose):
-    def log(text):
-        logfile.write(text + "\n")
+def _logger(name: str, progress: Progress, logfile: IO[str], verbose: bool) -> Log:
+    def log(message: str) -> None:
+        logfile.write(message + "\n")
         logfile.flush()
-        stripped = text.strip()
-        if verbose:
-            progress.line(variant.name, stripped.split("] ", 1)[-1])
-        elif "Step " in stripped or not stripped.startswith("["):
-            progress.line(variant.name, stripped.split("] ", 1)[-1])
+        stripped = message.strip()
+        if verbose or "Step " in stripped or not stripped.startswith("["):
+            progress.line(name, stripped.split("] ", 1)[-1])
     return log
 
 
-def build_many(variants, explicit, repository, ca_bundle=None, jobs=1, force=False,
-               progress=None, verbose=False, docker_client=None):
-    """Build variants (jobs at a time); a list of Outcome in matrix order."""
-    import sys
-    progress = progress or Progress(sys.stdout)
+def fetch(variant: Variant, docker_client: Any, ca_bundle: Optional[str], log: Log
+          ) -> Dict[Artifact, str]:
+    """Make sure the base image exists and every source is cached and verified."""
+    baseimage.ensure(docker_client, variant.base, log=log)
+    return {a: sources.fetch(a, ca_bundle, log) for a in variant.artifacts}
+
+
+def ensure(variant: Variant, repository: str, docker_client: Any,
+           ca_bundle: Optional[str] = None, log: Log = print) -> Any:
+    """The variant's current image, building it first if its inputs changed."""
+    plan = context.plan(variant)
+    image = images.current(docker_client, plan, repository)
+    if image is not None:
+        images.tag_all(image, variant, repository)
+        return image
+    verified = fetch(variant, docker_client, ca_bundle, log)
+    return images.build(docker_client, plan, verified, repository, log).image
+
+
+def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
+               ca_bundle: Optional[str] = None, jobs: int = 1, force: bool = False,
+               progress: Optional[Progress] = None, verbose: bool = False,
+               docker_client: Any = None) -> List[Outcome]:
+    """Build variants (jobs at a time); an Outcome per variant, in matrix order."""
+    progress = progress or Progress(sys.stderr)
     client = docker_client or images.client()
-    if not os.path.isdir(LOG_DIR):
-        os.makedirs(LOG_DIR)
-    outcomes = {}
+    os.makedirs(LOG_DIR, exist_ok=True)
+    outcomes: Dict[str, Outcome] = {}
+    shared = context.shared_files()
     todo = []
     for v in variants:
-        if not force:
-            current = images.up_to_date(client, v, repository)
-            if current is not None:
-                for tag in v.tags:
-                    current.tag(repository, tag)
-                outcomes[v.name] = Outcome(v, "unchanged", 0.0, current.attrs.get("Size", 0) / 1e6,
-                                           "inputs hash %s" % current.labels[images.LABEL_INPUTS][:12])
-                continue
+        plan = context.plan(v, shared=shared)
+        image = None if force else images.current(client, plan, repository)
+        if image is not None:
+            images.tag_all(image, v, repository)
+            outcomes[v.name] = Outcome(v, "unchanged", 0.0, image.attrs.get("Size", 0) / 1e6,
+                                       "inputs hash %s" % plan.inputs_hash[:12])
+            continue
         if not explicit:
             ok, why = sources.availability(v, ca_bundle)
             if not ok:
                 outcomes[v.name] = Outcome(v, "skipped", detail=why)
                 progress.line(v.name, "skipped: " + why)
                 continue
-        todo.append(v)
+        todo.append(plan)
 
-    # Bases and sources first, one at a time: parallel builds must not
-    # debootstrap or download the same thing at once.
     ready = []
-    for v in todo:
+    for plan in todo:
+        v = plan.variant
         try:
-            images.prepare(v, ca_bundle, lambda t, v=v: progress.line(v.name, t), client)
-            ready.append(v)
+            verified = fetch(v, client, ca_bundle, lambda t, v=v: progress.line(v.name, t))
+            ready.append((plan, verified))
         except Exception as exc:  # one variant's failure must not stop the others
             outcomes[v.name] = Outcome(v, "failed", detail=str(exc).splitlines()[0])
             progress.line(v.name, "FAILED: %s" % exc)
 
-    def one(v):
+    def one(item):
+        plan, verified = item
+        v = plan.variant
         path = os.path.join(LOG_DIR, v.name + ".log")
         with open(path, "w") as logfile:
-            log = _logger(v, progress, logfile, verbose)
+            log = _logger(v.name, progress, logfile, verbose)
             start = time.time()
             try:
-                result = images.build(v, repository, ca_bundle, log, client, force=True)
+                result = images.build(client, plan, verified, repository, log)
             except Exception as exc:
                 progress.line(v.name, "FAILED (full log: %s)" % os.path.relpath(path))
                 return Outcome(v, "failed", time.time() - start,
@@ -111,10 +131,5 @@ def build_many(variants, explicit, repository, ca_bundle=None, jobs=1, force=Fal
     return [outcomes[v.name] for v in variants]
 
 
-def summary(outcomes):
-    """The summary table, as text."""
-    rows = [("VARIANT", "RESULT", "TIME", "SIZE", "DETAIL")]
-    for o in outcomes:
-        rows.append((o.variant.name, o.result, "%.1fs" % o.seconds,
-                     "%.0f MB" % o.size_mb if o.size_mb else "-", o.detail))
-    return text.table(rows)
+def summary(outcomes: Sequence[Outcome]) -> str:
+    return outcome.summary(outcomes)

@@ -10,11 +10,11 @@ label must be current): a stale image would publish something the
 repository no longer describes.
 """
 
-import os
 import re
 import time
 
-from . import images, text
+from . import context, images, outcome, settings
+from .outcome import Outcome
 
 PUBLISHED_NAME = "whiskey"
 ENV_USER = "WHISKEY_REGISTRY_USER"
@@ -31,18 +31,6 @@ _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 
 class PushError(RuntimeError):
     pass
-
-
-class Outcome(object):
-    """What happened to one variant: pushed | not built | stale | failed."""
-
-    def __init__(self, variant, result, refs=(), digest="", seconds=0.0, detail=""):
-        self.variant = variant
-        self.result = result
-        self.refs = list(refs)
-        self.digest = digest
-        self.seconds = seconds
-        self.detail = detail
 
 
 def _first_line(exc):
@@ -82,8 +70,7 @@ def login(client, registry, environ=None, log=print):
     credentials (e.g. from `docker login`) are used.
     """
     import docker.errors
-    environ = os.environ if environ is None else environ
-    user, password = environ.get(ENV_USER), environ.get(ENV_PASSWORD)
+    user, password = settings.registry_credentials(environ)
     if not user and not password:
         return False
     if not (user and password):
@@ -92,7 +79,7 @@ def login(client, registry, environ=None, log=print):
     try:
         client.login(username=user, password=password, registry=host, reauth=True)
     except docker.errors.DockerException as exc:
-        raise PushError("login to %s as %s failed: %s" % (host, user, _first_line(exc)))
+        raise PushError("login to %s as %s failed: %s" % (host, user, _first_line(exc))) from exc
     log("logged in to %s as %s" % (host, user))
     return True
 
@@ -113,7 +100,7 @@ def push_ref(client, ref):
             elif not digest and "digest: " in chunk.get("status", ""):
                 digest = chunk["status"].split("digest: ", 1)[1].split()[0]
     except docker.errors.DockerException as exc:
-        raise PushError("pushing %s failed: %s" % (ref, _first_line(exc)))
+        raise PushError("pushing %s failed: %s" % (ref, _first_line(exc))) from exc
     if not digest:
         raise PushError("pushing %s failed: the engine reported no manifest digest" % ref)
     return digest
@@ -124,14 +111,14 @@ def push_variant(client, variant, registry, repository=images.DEFAULT_REPOSITORY
     import docker.errors
     start = time.time()
     local = images.image_name(variant, repository)
+    plan = context.plan(variant)
     try:
         image = client.images.get(local)
     except docker.errors.ImageNotFound:
         log("[%s] not built, skipped: no local image %s" % (variant.name, local))
         return Outcome(variant, "not built",
                        detail="no local image %s; run ./build.py build %s" % (local, variant.name))
-    current = images.inputs_hash(variant)
-    if image.labels.get(images.LABEL_INPUTS) != current:
+    if images.current(client, plan, repository) is None:
         log("[%s] stale, skipped: %s was not built from this checkout" % (variant.name, local))
         return Outcome(variant, "stale",
                        detail="%s was built from other inputs than this checkout's; run "
@@ -150,10 +137,10 @@ def push_variant(client, variant, registry, repository=images.DEFAULT_REPOSITORY
             pushed.append(ref)
     except PushError as exc:
         log("[%s] FAILED: %s" % (variant.name, exc))
-        return Outcome(variant, "failed", pushed, digest, time.time() - start, str(exc))
+        return Outcome(variant, "failed", time.time() - start, refs=pushed, digest=digest, detail=str(exc))
     shown = ", ".join([refs[0]] + [":" + r.rsplit(":", 1)[1] for r in refs[1:]])
-    return Outcome(variant, "pushed", pushed, digest, time.time() - start,
-                   "%s (%s)" % (shown, digest))
+    return Outcome(variant, "pushed", time.time() - start, refs=pushed, digest=digest,
+                   detail="%s (%s)" % (shown, digest))
 
 
 def push(variants, registry, repository=images.DEFAULT_REPOSITORY, docker_client=None,
@@ -175,11 +162,7 @@ _SHOWN = {"pushed": "pushed", "not built": "not built, skipped", "stale": "stale
 
 def summary(outcomes):
     """The summary table, as text."""
-    rows = [("VARIANT", "RESULT", "TIME", "DETAIL")]
-    for o in outcomes:
-        rows.append((o.variant.name, _SHOWN.get(o.result, o.result),
-                     "%.1fs" % o.seconds if o.result in ("pushed", "failed") else "-", o.detail))
-    return text.table(rows)
+    return outcome.summary(outcomes, _SHOWN)
 
 
 def problems(outcomes, explicit):

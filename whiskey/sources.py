@@ -23,7 +23,8 @@ import shutil
 import ssl
 import subprocess
 import sys
-import tempfile
+
+from . import settings
 
 try:  # Python 3
     from urllib.error import URLError
@@ -44,8 +45,7 @@ class ChecksumError(SourceError):
 
 
 def cache_dir():
-    return os.environ.get("WHISKEY_SOURCE_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "whiskey", "sources")
+    return settings.source_cache()
 
 
 def sha256_of(path):
@@ -67,8 +67,8 @@ def ssl_context(ca_bundle=None):
 
 def package_index():
     """The simple index pip would use: PIP_INDEX_URL, pip's config, pip's default."""
-    if os.environ.get("PIP_INDEX_URL"):
-        return os.environ["PIP_INDEX_URL"]
+    if settings.package_index():
+        return settings.package_index()
     try:
         out = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
                              capture_output=True, text=True, timeout=30)
@@ -77,7 +77,7 @@ def package_index():
         from pip._internal.models.index import PyPI  # pip's own default
         return PyPI.simple_url
     except Exception as exc:  # pragma: no cover - depends on the host's pip
-        raise SourceError("cannot tell which package index pip uses (%s); set PIP_INDEX_URL" % exc)
+        raise SourceError("cannot tell which package index pip uses (%s); set PIP_INDEX_URL" % exc) from exc
 
 
 def _index_file_url(artifact, ctx):
@@ -200,9 +200,7 @@ def fetch(artifact, ca_bundle=None, log=print):
     try:
         where, _ = _first_place(artifact, ctx, download)
     except SourceError as exc:
-        raise SourceError("cannot obtain %s (sha256 %s) on this machine:\n  %s\n"
-                          "put a copy in %s to build offline"
-                          % (artifact.file, artifact.sha256, exc, cache))
+        raise SourceError("%s\n  %s" % (missing_message(artifact, "no place answered"), exc)) from exc
     got = sha256_of(path)
     if got != artifact.sha256:
         os.remove(path)
@@ -231,27 +229,96 @@ def probe(artifact, ca_bundle=None):
         return False, str(exc).replace("\n  ", "; ")
 
 
+def missing_message(artifact, why=""):
+    """One line naming a file that cannot be had, its sha256, and how to provide it."""
+    return ("%s (sha256 %s) is not in the source cache %s%s; provide it with "
+            "`./build.py sources --from DIR|URL`" % (artifact.file, artifact.sha256, cache_dir(),
+                                                     " and " + why if why else ""))
+
+
 def availability(variant, ca_bundle=None):
-    """(True, '') when every artifact of variant is obtainable, else (False, reason)."""
+    """(True, '') when every artifact of variant is obtainable, else (False, reason).
+
+    The reason names every missing file with its sha256 and how to provide it.
+    """
+    missing = []
     for artifact in variant.artifacts:
         ok, why = probe(artifact, ca_bundle)
         if not ok:
-            return False, "%s cannot be obtained (%s)" % (artifact.file, why)
-    return True, ""
+            missing.append(missing_message(artifact, "no place answered (%s)" % why))
+    return (False, "; ".join(missing)) if missing else (True, "")
 
 
-def stage(variant, dest, ca_bundle=None, log=print):
-    """Copy every verified artifact of variant into dest/ with a SHA256SUMS file."""
-    if not os.path.isdir(dest):
-        os.makedirs(dest)
-    lines = []
-    for artifact in variant.artifacts:
-        shutil.copy(fetch(artifact, ca_bundle, log), os.path.join(dest, artifact.file))
-        lines.append("%s  %s\n" % (artifact.sha256, artifact.file))
-    with open(os.path.join(dest, "SHA256SUMS"), "w") as f:
-        f.writelines(lines)
-    return dest
+class Status(object):
+    """Where one artifact of a variant stands on this machine."""
+
+    def __init__(self, variant, artifact, state, where):
+        self.variant = variant
+        self.artifact = artifact
+        self.state = state  # verified | mismatch | not cached
+        self.where = where  # the cache path, or the places it would come from
+
+    def as_dict(self):
+        return {"variant": self.variant, "file": self.artifact.file,
+                "sha256": self.artifact.sha256, "state": self.state, "where": self.where}
 
 
-def staging_dir():
-    return tempfile.mkdtemp(prefix="whiskey-context-")
+def status(variants):
+    """A Status per (variant, artifact), reading only the cache (no network)."""
+    out = []
+    for v in variants:
+        for a in v.artifacts:
+            path = os.path.join(cache_dir(), a.file)
+            if os.path.exists(path):
+                state = "verified" if sha256_of(path) == a.sha256 else "mismatch"
+                out.append(Status(v.name, a, state, path))
+            else:
+                out.append(Status(v.name, a, "not cached",
+                                  " | ".join(w for w, _ in places(a)) or "nowhere known"))
+    return out
+
+
+def fill_from(origin, artifacts, ca_bundle=None, log=print):
+    """Copy artifacts into the cache from a directory or a base URL; verified.
+
+    Returns {file: result} where result is "cached" (already there and
+    verified), "added", or the reason it was not (absent, wrong sha256).
+    Nothing that fails verification is left in the cache.
+    """
+    cache = cache_dir()
+    if not os.path.isdir(cache):
+        os.makedirs(cache)
+    is_url = re.match(r"https?://", origin) is not None
+    if not is_url and not os.path.isdir(origin):
+        raise SourceError("--from %s: not a directory or an http(s) URL" % origin)
+    ctx = ssl_context(ca_bundle)
+    results = {}
+    for a in artifacts:
+        if a.file in results:
+            continue
+        dest = os.path.join(cache, a.file)
+        if os.path.exists(dest) and sha256_of(dest) == a.sha256:
+            results[a.file] = "cached"
+            continue
+        tmp = dest + ".new"
+        try:
+            if is_url:
+                _download(origin.rstrip("/") + "/" + a.file, tmp, ctx)
+            else:
+                src = os.path.join(origin, a.file)
+                if not os.path.exists(src):
+                    results[a.file] = "not in %s" % origin
+                    continue
+                shutil.copyfile(src, tmp)
+        except _FETCH_ERRORS as exc:
+            results[a.file] = "not fetched: %s" % getattr(exc, "reason", exc)
+            continue
+        got = sha256_of(tmp)
+        if got != a.sha256:
+            os.remove(tmp)
+            results[a.file] = "sha256 %s, but matrix.yaml pins %s: not used" % (got, a.sha256)
+            continue
+        os.rename(tmp, dest)
+        results[a.file] = "added"
+        log("%s: added to %s" % (a.file, cache))
+    return results

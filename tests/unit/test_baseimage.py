@@ -1,13 +1,8 @@
 """Local base images: which names can be made, and the apt sources they get."""
 
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from whiskey import baseimage, sources  # noqa: E402
+from whiskey import baseimage, sources
 
 
 @pytest.mark.parametrize("name, suite", [("debian:bookworm-slim", "bookworm"),

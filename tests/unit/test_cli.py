@@ -6,19 +6,17 @@ tried the engine would fail differently from the error the test expects.
 """
 
 import os
-import sys
+import re
+import shlex
 
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from whiskey import cli, matrix
 
-from .conftest import build_py  # noqa: E402  (env is a fixture there)
-from whiskey import matrix  # noqa: E402
+from .conftest import ROOT, build_py
 
-COMMANDS = ["list", "render", "base", "build", "test", "push", "ci-matrix"]
+COMMANDS = sorted(cli.parser()._subparsers._group_actions[0].choices)
 
 
 @pytest.fixture(scope="module")
@@ -28,28 +26,46 @@ def variants():
 
 # -- help --------------------------------------------------------------------------------
 
-def test_top_level_help(env):
+def example_lines():
+    """Each `./build.py ...` example line of the top-level help."""
+    return [line.strip() for line in cli.EXAMPLES.splitlines()
+            if line.strip().startswith("./build.py ")]
+
+
+def test_help_of_the_program_lists_the_commands_with_examples(env):
+    assert {"list", "sources", "render", "base", "build", "test", "push", "ci-matrix"} <= set(COMMANDS)
     p = build_py(env, "--help")
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("usage: build.py ")
-    assert "--matrix MATRIX" in p.stdout
+    assert (p.returncode, p.stderr) == (0, "")
+    assert p.stdout.startswith("usage: build.py")
+    shown = " ".join(p.stdout.split())
     for cmd in COMMANDS:
-        assert cmd in p.stdout
-    assert "./build.py render --check" in p.stdout   # the examples epilog
+        assert " %s " % cmd in shown, cmd
+    lines = example_lines()
+    assert {line.split()[1] for line in lines} >= {"list", "sources", "render", "build", "push"}
+    for line in lines:
+        assert " ".join(line.split()) in shown
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
-def test_command_help(env, cmd):
-    p = build_py(env, cmd, "--help")
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("usage: build.py %s " % cmd)
-    assert "-h, --help" in p.stdout
+def test_help_works_for_every_command(capsys, cmd):
+    # argparse formats help lazily: a stray % in a help string only fails here.
+    with pytest.raises(SystemExit) as e:
+        cli.main([cmd, "--help"])
+    assert e.value.code == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.startswith("usage: build.py %s" % cmd)
 
 
-def test_build_help_mentions_options(env):
-    out = build_py(env, "build", "--help").stdout
-    assert "--repository REPOSITORY" in out
-    assert "--ca-bundle CA_BUNDLE" in out
+@pytest.mark.parametrize("line", example_lines(), ids=lambda line: " ".join(line.split()[1:3]))
+def test_every_example_in_the_help_is_a_valid_command(line):
+    # The command is the first column: two spaces or more end it.
+    argv = shlex.split(re.split(r"\s{2,}", line)[0])[1:]
+    try:
+        args = cli.parser().parse_args(argv)
+    except SystemExit:
+        pytest.fail("the help shows ./build.py %s, which build.py rejects" % " ".join(argv))
+    matrix.select(matrix.load(), getattr(args, "variants", None) or [])
 
 
 def test_no_command_is_a_usage_error(env):
@@ -70,16 +86,18 @@ def test_list_offline_lists_every_variant_with_tags(env, variants):
     p = build_py(env, "list", "--offline")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert lines[0].split() == ["VARIANT", "PYTHON", "FROM", "BASE", "TAGS", "SOURCES", "HERE"]
+    assert lines[0].split() == ["VARIANT", "PYTHON", "INTERPRETER", "BASE", "TAGS", "SOURCES",
+                                "HERE"]
     assert len(lines) == 1 + len(variants)
     for v, line in zip(variants, lines[1:]):
-        assert line.split() == [v.name, v.python, v.kind, v.base, ",".join(v.tags), "-"]
+        assert line.split() == [v.name, v.python, v.interpreter, v.base, ",".join(v.tags), "-"]
+    assert {line.split()[2] for line in lines[1:]} == {"compiled", "distribution"}
 
 
 def test_list_offline_some_variants(env):
     p = build_py(env, "list", "--offline", "python-3.11", "python-2.7")
     assert p.returncode == 0, p.stderr
-    names = [l.split()[0] for l in p.stdout.splitlines()[1:]]
+    names = [line.split()[0] for line in p.stdout.splitlines()[1:]]
     assert names == ["python-3.11", "python-2.7"]
     assert "python-2.7,python-2.7.18" in p.stdout
 
@@ -106,6 +124,16 @@ def test_broken_matrix_names_variant_and_key(env, tmp_path):
     assert "Traceback" not in p.stderr
 
 
+def test_a_source_tarball_without_a_readable_version_is_a_one_line_error(env, tmp_path):
+    text = open(matrix.DEFAULT_PATH).read().replace("Python-3.4.10.tgz", "Python-latest.tgz")
+    bad = tmp_path / "matrix.yaml"
+    bad.write_text(text)
+    p = build_py(env, "--matrix", str(bad), "list", "--offline")
+    assert "Traceback" not in p.stderr
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: matrix.yaml: variant 'python-3.4', key 'source.file'")
+
+
 def test_matrix_option_reads_another_file(env, tmp_path):
     with open(matrix.DEFAULT_PATH) as f:
         data = yaml.safe_load(f)
@@ -114,7 +142,7 @@ def test_matrix_option_reads_another_file(env, tmp_path):
     small.write_text(yaml.safe_dump(data))
     p = build_py(env, "--matrix", str(small), "list", "--offline")
     assert p.returncode == 0, p.stderr
-    assert [l.split()[0] for l in p.stdout.splitlines()[1:]] == ["python-3.13"]
+    assert [line.split()[0] for line in p.stdout.splitlines()[1:]] == ["python-3.13"]
     assert "latest" in p.stdout
 
 
@@ -149,6 +177,21 @@ def test_render_check_fails_against_a_changed_matrix(env, tmp_path):
     assert "versions/python-3.11/Dockerfile: differs from its template" in p.stderr
     assert "versions/ is stale: run ./build.py render" in p.stderr
     assert open(os.path.join(ROOT, "versions", "python-3.11", "Dockerfile")).read() == before
+
+
+def test_render_check_names_the_files_of_a_dropped_variant(env, tmp_path):
+    with open(matrix.DEFAULT_PATH) as f:
+        data = yaml.safe_load(f)
+    del data["variants"]["python-3.3"]
+    smaller = tmp_path / "matrix.yaml"
+    smaller.write_text(yaml.safe_dump(data, sort_keys=False))
+    p = build_py(env, "--matrix", str(smaller), "render", "--check")
+    assert p.returncode == 1
+    assert p.stdout == ""
+    assert p.stderr.splitlines()[:-1] == [
+        "versions/README.md: differs from its template",
+        "versions/python-3.3/Dockerfile: not made by any template or matrix entry"]
+    assert os.path.exists(os.path.join(ROOT, "versions", "python-3.3", "Dockerfile"))
 
 
 # -- build / base without Docker ------------------------------------------------------------------

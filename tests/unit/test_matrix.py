@@ -5,17 +5,12 @@ and check that the message names both the variant and the key at fault.
 """
 
 import copy
-import os
-import sys
+import dataclasses
 
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from whiskey import matrix  # noqa: E402
+from whiskey import matrix
 
 LEGACY = ["python-2.7", "python-3.3", "python-3.4", "python-3.5"]
 
@@ -55,11 +50,12 @@ def test_real_matrix_loads_with_legacy_and_modern_variants(variants):
     assert modern, "matrix.yaml has no modern variant"
     for v in variants:
         if v.name in LEGACY:
-            assert v.kind == "source", v.name
+            assert v.interpreter == "compiled" and v.compiled, v.name
             assert v.source is not None and v.source.file == "Python-%s.tgz" % v.python
+            assert v.source.version == v.python
         else:
-            assert v.kind == "debian", v.name
-            assert v.source is None and v.openssl is None and v.configure == []
+            assert v.interpreter == "distribution" and not v.compiled, v.name
+            assert v.source is None and v.openssl is None and v.configure == ()
 
 
 def test_real_matrix_variant_names_follow_their_python(variants):
@@ -93,7 +89,7 @@ def test_real_matrix_tags_are_unique_and_well_formed(variants):
     seen = {}
     for v in variants:
         assert v.tags[:2] == ["python-%s" % v.major_minor, "python-%s" % v.python]
-        assert v.tags[2:] == v.aliases
+        assert tuple(v.tags[2:]) == v.aliases
         for tag in v.tags:
             assert tag not in seen, "tag %s of %s is also a tag of %s" % (tag, v.name, seen[tag])
             seen[tag] = v.name
@@ -111,6 +107,55 @@ def test_parse_of_the_raw_yaml_equals_load(raw, variants):
     for a, b in zip(parsed, variants):
         assert a.artifacts == b.artifacts
         assert a.tags == b.tags
+
+
+# -- the model -------------------------------------------------------------------
+
+def test_derived_facts_of_a_compiled_variant_with_openssl(variants):
+    v = by_name(variants)["python-3.3"]
+    assert v.version_info == (3, 3, 7)
+    assert v.major_minor == "3.3"
+    assert v.compiled
+    assert v.openssl_version == "1.0.2u"
+    assert v.tags == ["python-3.3", "python-3.3.7"]
+
+
+def test_derived_facts_of_a_distribution_variant(variants):
+    v = by_name(variants)["python-3.13"]
+    assert not v.compiled
+    assert v.openssl_version is None
+    assert v.artifacts == [v.pins[p] for p in matrix.PIN_NAMES]
+
+
+@pytest.mark.parametrize("file, version", [
+    ("Python-3.5.10.tgz", "3.5.10"),
+    ("openssl-1.1.1w.tar.gz", "1.1.1w"),
+    ("mod_wsgi-5.0.2.tar.gz", "5.0.2"),
+    ("pip-24.3.1-py3-none-any.whl", "24.3.1"),
+    ("setuptools-44.1.1-py2.py3-none-any.whl", "44.1.1"),
+    ("something.zip", None),
+])
+def test_artifact_version_comes_from_the_file_name(file, version):
+    a = matrix.Artifact(file, "0" * 64)
+    if version is None:
+        with pytest.raises(ValueError):
+            _ = a.version
+    else:
+        assert a.version == version
+
+
+def test_variants_are_values(variants):
+    v = by_name(variants)["python-3.11"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        v.base = "debian:trixie-slim"
+    other = dataclasses.replace(v, base="debian:trixie-slim")
+    assert other.base == "debian:trixie-slim" and v.base == "debian:bookworm-slim"
+    assert other.version_info == v.version_info
+    assert matrix.load()[[x.name for x in variants].index("python-3.11")] == v
+    # Artifacts are hashable values: they key the map of verified files, and
+    # the same pin in two variants is one key.
+    assert len(set(v.artifacts)) == len(v.artifacts)
+    assert matrix.Artifact("a-1.tar.gz", "0" * 64) == matrix.Artifact("a-1.tar.gz", "0" * 64)
 
 
 # -- entry errors ---------------------------------------------------------------
@@ -163,7 +208,8 @@ def test_malformed_pin_sha256(raw, bad):
 
 
 def test_malformed_source_sha256(raw):
-    raw["variants"]["python-2.7"]["source"]["sha256"] = RAW["variants"]["python-2.7"]["source"]["sha256"].upper()
+    src = raw["variants"]["python-2.7"]["source"]
+    src["sha256"] = src["sha256"].upper()
     with pytest.raises(matrix.MatrixError) as e:
         matrix.parse(raw)
     assert_names(e, "python-2.7", "source.sha256")
@@ -214,7 +260,7 @@ def test_debian_variant_with_a_source_key(raw):
     with pytest.raises(matrix.MatrixError) as e:
         matrix.parse(raw)
     msg = assert_names(e, "python-3.11", "source")
-    assert "only allowed with from: source" in msg
+    assert "only allowed with interpreter: compiled" in msg
 
 
 def test_debian_variant_with_configure(raw):
@@ -229,14 +275,115 @@ def test_source_variant_without_source(raw):
     with pytest.raises(matrix.MatrixError) as e:
         matrix.parse(raw)
     msg = assert_names(e, "python-3.4", "source")
-    assert "required with from: source" in msg
+    assert "missing (required with interpreter: compiled)" in msg
 
 
-def test_bad_from(raw):
-    raw["variants"]["python-3.11"]["from"] = "conda"
+def test_bad_interpreter(raw):
+    raw["variants"]["python-3.11"]["interpreter"] = "conda"
     with pytest.raises(matrix.MatrixError) as e:
         matrix.parse(raw)
-    assert_names(e, "python-3.11", "from")
+    msg = assert_names(e, "python-3.11", "interpreter")
+    assert "must be one of compiled, distribution, got 'conda'" in msg
+
+
+def test_missing_interpreter(raw):
+    del raw["variants"]["python-3.13"]["interpreter"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert "missing" in assert_names(e, "python-3.13", "interpreter")
+
+
+def test_the_old_from_key_is_an_unknown_key(raw):
+    # A matrix written before the rename says where it went wrong.
+    entry = raw["variants"]["python-2.7"]
+    entry["from"] = "source"
+    del entry["interpreter"]
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-2.7", "from")
+    assert "unknown key" in msg and "interpreter" in msg
+
+
+def test_distribution_variant_with_openssl(raw):
+    raw["variants"]["python-3.13"]["openssl"] = copy.deepcopy(RAW["variants"]["python-3.3"]["openssl"])
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.13", "openssl")
+    assert "only allowed with interpreter: compiled" in msg
+
+
+def test_source_tarball_of_another_python(raw):
+    # The 3.4 entry moved to 3.4.9 without its tarball: the image would
+    # fail its version check after compiling for minutes.
+    raw["variants"]["python-3.4"]["python"] = "3.4.9"
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, "python-3.4", "source.file")
+    assert "'Python-3.4.10.tgz' is not the tarball of Python 3.4.9" in msg
+
+
+def test_source_tarball_of_another_python_even_with_a_matching_url(raw):
+    src = raw["variants"]["python-2.7"]["source"]
+    src["file"] = "Python-2.7.17.tgz"
+    src["url"] = "https://www.python.org/ftp/python/2.7.17/Python-2.7.17.tgz"
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert "is not the tarball of Python 2.7.18" in assert_names(e, "python-2.7", "source.file")
+
+
+def test_source_file_without_a_readable_version_names_the_key(raw):
+    src = raw["variants"]["python-3.4"]["source"]
+    src["file"] = "Python-latest.tgz"
+    src["url"] = "https://www.python.org/ftp/python/3.4.10/Python-latest.tgz"
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert "Python-latest.tgz" in assert_names(e, "python-3.4", "source.file")
+
+
+def test_an_xz_source_tarball_is_accepted(raw):
+    # python.org serves recent releases as .tar.xz only.
+    src = raw["variants"]["python-3.4"]["source"]
+    src["file"] = "Python-3.4.10.tar.xz"
+    src["url"] = "https://www.python.org/ftp/python/3.4.10/Python-3.4.10.tar.xz"
+    (v,) = [v for v in matrix.parse(raw) if v.name == "python-3.4"]
+    assert v.source.version == "3.4.10"
+
+
+def test_openssl_file_without_a_version_is_rejected_on_load(raw):
+    ssl = raw["variants"]["python-3.3"]["openssl"]
+    ssl["file"] = "openssl.tar.gz"
+    ssl["url"] = "https://www.openssl.org/source/openssl.tar.gz"
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert_names(e, "python-3.3", "openssl.file")
+
+
+@pytest.mark.parametrize("name, python", [("python-3.11", "3.12.1"), ("python-3.11", "3.1.1"),
+                                          ("python-3.1", "3.11.2")])
+def test_python_x_y_variant_pins_a_python_x_y(raw, name, python):
+    entry = raw["variants"].pop("python-3.11")
+    entry["python"] = python
+    raw["variants"][name] = entry
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = assert_names(e, name, "python")
+    assert "%s does not belong in variant %s" % (python, name) in msg
+
+
+def test_a_variant_named_python_x_y_dash_something_may_pin_x_y(raw):
+    # Not named python-X.Y, and none of its tags is taken: nothing is wrong.
+    entry = copy.deepcopy(raw["variants"]["python-3.11"])
+    entry["python"] = "3.12.0"
+    raw["variants"]["python-3.12-rc"] = entry
+    (v,) = [v for v in matrix.parse(raw) if v.name == "python-3.12-rc"]
+    assert v.tags == ["python-3.12", "python-3.12.0"]
+
+
+def test_a_variant_not_named_python_x_y_may_pin_any_python(raw):
+    entry = raw["variants"].pop("python-3.13")
+    raw["variants"]["edge"] = entry
+    (v,) = [v for v in matrix.parse(raw) if v.name == "edge"]
+    assert v.tags == ["python-3.13", "python-%s" % v.python, "latest"]
 
 
 def test_python_version_must_be_exact(raw):
@@ -348,7 +495,7 @@ def test_load_a_copy(tmp_path, variants):
 
 def test_duplicate_yaml_key_names_its_line(tmp_path):
     lines = open(matrix.DEFAULT_PATH).read().splitlines(True)
-    at = next(i for i, l in enumerate(lines) if l.strip() == "python: 3.11.2")
+    at = next(i for i, line in enumerate(lines) if line.strip() == "python: 3.11.2")
     lines.insert(at + 1, "    python: 3.11.9\n")
     path = tmp_path / "matrix.yaml"
     path.write_text("".join(lines))

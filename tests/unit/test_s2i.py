@@ -2,17 +2,11 @@
 --as-dockerfile output and its build context."""
 
 import io
-import os
-import sys
 import tarfile
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from whiskey import s2i  # noqa: E402
+from whiskey import s2i
 
 
 @pytest.fixture
@@ -173,7 +167,7 @@ def test_as_dockerfile_order(src):
 
 def test_as_dockerfile_env_from_environment_file(src):
     lines = s2i.as_dockerfile("b", str(src)).splitlines()
-    env = [l for l in lines if l.startswith("ENV ")]
+    env = [line for line in lines if line.startswith("ENV ")]
     assert env == ['ENV DATABASE_URL="postgres://u:p@db/app?sslmode=require&x=1" EMPTY="" '
                    'GREETING="hello world" MOD_WSGI_PROCESSES="2"']
     assert lines.index(env[0]) < lines.index("RUN /usr/libexec/s2i/assemble")
@@ -181,7 +175,7 @@ def test_as_dockerfile_env_from_environment_file(src):
 
 def test_as_dockerfile_overrides_win(src):
     text = s2i.as_dockerfile("b", str(src), env={"MOD_WSGI_PROCESSES": "8", "NEW": 'say "hi"'})
-    env_line = [l for l in text.splitlines() if l.startswith("ENV ")][0]
+    env_line = [line for line in text.splitlines() if line.startswith("ENV ")][0]
     assert 'MOD_WSGI_PROCESSES="8"' in env_line
     assert 'MOD_WSGI_PROCESSES="2"' not in env_line
     assert 'NEW="say \\"hi\\""' in env_line
@@ -190,7 +184,7 @@ def test_as_dockerfile_overrides_win(src):
 
 def test_as_dockerfile_without_environment_has_no_env_line(tmp_path):
     text = s2i.as_dockerfile("whiskey:latest", str(tmp_path))
-    assert not [l for l in text.splitlines() if l.startswith("ENV")]
+    assert not [line for line in text.splitlines() if line.startswith("ENV")]
     assert text.splitlines()[0] == "FROM whiskey:latest"
 
 

@@ -2,26 +2,22 @@
 
 Every test runs with a private cache dir ($WHISKEY_SOURCE_CACHE in tmp_path)
 and no place outside 127.0.0.1: downloads are served by a local http.server
-in a thread, and a guard around sources.urlopen fails the test if anything
-else would be contacted.
+in a thread (the `server` fixture of conftest.py), and a guard around
+sources.urlopen fails the test if anything else would be contacted.
 """
 
 import hashlib
-import http.server
 import json
 import os
-import sys
-import threading
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from whiskey import matrix, sources
+from whiskey.matrix import Artifact
 
-from whiskey import matrix, sources  # noqa: E402
-from whiskey.matrix import Artifact  # noqa: E402
+from .conftest import build_py
 
 GOOD = b"the pinned bytes\n" * 100
 GOOD_SHA = hashlib.sha256(GOOD).hexdigest()
@@ -56,55 +52,8 @@ def offline(tmp_path, monkeypatch):
     return cache
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    routes = {}     # path -> (status, content type, body)
-    requests = []   # (method, path)
-
-    def _answer(self, with_body):
-        self.requests.append((self.command, self.path))
-        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not here\n"))
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if with_body:
-            self.wfile.write(body)
-
-    def do_GET(self):
-        self._answer(True)
-
-    def do_HEAD(self):
-        self._answer(False)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server():
-    """A local HTTP server; returns an object with .url, .routes, .requests."""
-    handler = type("Handler", (_Handler,), {"routes": {}, "requests": []})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-
-    class Server(object):
-        url = "http://127.0.0.1:%d" % httpd.server_address[1]
-        routes = handler.routes
-        requests = handler.requests
-
-        def serve(self, path, body, ctype="application/octet-stream", status=200):
-            self.routes[path] = (status, ctype, body)
-            return self.url + path
-
-    try:
-        yield Server()
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 def _cache_files(cache):
+    """Everything in the cache, temporary names included."""
     return sorted(os.listdir(str(cache))) if cache.exists() else []
 
 
@@ -223,13 +172,13 @@ def test_checksum_error_is_a_source_error():
 
 def test_fetch_when_every_place_fails(offline, server):
     url = server.url + "/missing/thing-1.0.tar.gz"
+    a = Artifact("thing-1.0.tar.gz", GOOD_SHA, url=url)
     with pytest.raises(sources.SourceError) as e:
-        sources.fetch(Artifact("thing-1.0.tar.gz", GOOD_SHA, url=url), log=lambda m: None)
+        sources.fetch(a, log=lambda m: None)
     assert not isinstance(e.value, sources.ChecksumError)
-    msg = str(e.value)
-    assert msg.startswith("cannot obtain thing-1.0.tar.gz (sha256 %s) on this machine" % GOOD_SHA)
-    assert "upstream %s: Not Found" % url in msg
-    assert msg.rstrip().endswith("put a copy in %s to build offline" % offline)
+    first, *places = str(e.value).splitlines()
+    assert first == sources.missing_message(a, "no place answered")
+    assert places == ["  upstream %s: Not Found" % url]
 
 
 def test_fetch_failure_leaves_nothing_in_the_cache(offline, server):
@@ -242,9 +191,19 @@ def test_fetch_failure_leaves_nothing_in_the_cache(offline, server):
 def test_fetch_with_no_place_at_all(offline):
     with pytest.raises(sources.SourceError) as e:
         sources.fetch(Artifact("orphan-1.0.tar.gz", GOOD_SHA), log=lambda m: None)
-    assert "cannot obtain orphan-1.0.tar.gz" in str(e.value)
+    assert str(e.value).startswith("orphan-1.0.tar.gz (sha256 %s) is not in the source cache %s"
+                                   % (GOOD_SHA, offline))
     assert "no place to fetch it from" in str(e.value)
-    assert "put a copy in %s" % offline in str(e.value)
+
+
+def test_missing_message_says_what_to_provide_and_how(offline):
+    a = Artifact("Python-9.9.0.tgz", GOOD_SHA, url="https://upstream.invalid/Python-9.9.0.tgz")
+    msg = sources.missing_message(a, "the network is down")
+    assert "\n" not in msg
+    assert msg == ("Python-9.9.0.tgz (sha256 %s) is not in the source cache %s and the network "
+                   "is down; provide it with `./build.py sources --from DIR|URL`" % (GOOD_SHA, offline))
+    assert sources.missing_message(a).startswith(
+        "Python-9.9.0.tgz (sha256 %s) is not in the source cache %s; provide" % (GOOD_SHA, offline))
 
 
 def test_fetch_falls_back_to_a_debian_mirror(offline, server, monkeypatch):
@@ -340,8 +299,8 @@ def _variant(cache_files):
                            url="http://127.0.0.1:9/" + name)
             for name, data in cache_files.items()}
     pins = {p: arts[n] for p in matrix.PIN_NAMES for n in arts if n.startswith(p + "-")}
-    return matrix.Variant("python-9.9", "9.9.0", "debian:bookworm-slim", "source", pins,
-                          source=arts["Python-9.9.0.tgz"], configure=[])
+    return matrix.Variant("python-9.9", "9.9.0", "debian:bookworm-slim", "compiled", pins,
+                          source=arts["Python-9.9.0.tgz"])
 
 
 FILES = {
@@ -357,44 +316,22 @@ def test_availability(offline):
     v = _variant(FILES)
     offline.mkdir()
     for name, data in FILES.items():
-        if name != "wheel-1.0-py3-none-any.whl":
+        if name not in ("wheel-1.0-py3-none-any.whl", "Python-9.9.0.tgz"):
             (offline / name).write_bytes(data)
     ok, why = sources.availability(v)
     assert ok is False
-    assert why.startswith("wheel-1.0-py3-none-any.whl cannot be obtained (upstream ")
-    (offline / "wheel-1.0-py3-none-any.whl").write_bytes(FILES["wheel-1.0-py3-none-any.whl"])
+    # Every missing file, each the way a user can act on, on one line.
+    assert "\n" not in why
+    missing = why.split("; provide it with `./build.py sources --from DIR|URL`")
+    assert [m.lstrip("; ").split(" ")[0] for m in missing if m] == [
+        "Python-9.9.0.tgz", "wheel-1.0-py3-none-any.whl"]
+    for a in v.artifacts:
+        if a.file in ("wheel-1.0-py3-none-any.whl", "Python-9.9.0.tgz"):
+            assert "%s (sha256 %s) is not in the source cache %s" % (a.file, a.sha256, offline) in why
+            assert "upstream http://127.0.0.1:9/%s" % a.file in why
+    for name in ("wheel-1.0-py3-none-any.whl", "Python-9.9.0.tgz"):
+        (offline / name).write_bytes(FILES[name])
     assert sources.availability(v) == (True, "")
-
-
-# -- stage ------------------------------------------------------------------------------------
-
-def test_stage_copies_artifacts_and_writes_sha256sums(offline, tmp_path):
-    v = _variant(FILES)
-    offline.mkdir()
-    for name, data in FILES.items():
-        (offline / name).write_bytes(data)
-    dest = tmp_path / "context" / "sources"
-    assert sources.stage(v, str(dest), log=lambda m: None) == str(dest)
-    assert sorted(os.listdir(str(dest))) == sorted(list(FILES) + ["SHA256SUMS"])
-    for name, data in FILES.items():
-        assert (dest / name).read_bytes() == data
-    expected = "".join("%s  %s\n" % (hashlib.sha256(FILES[a.file]).hexdigest(), a.file)
-                       for a in v.artifacts)
-    assert (dest / "SHA256SUMS").read_text() == expected
-    lines = (dest / "SHA256SUMS").read_text().splitlines()
-    assert len(lines) == len(v.artifacts) == 5
-    assert lines[0].split("  ")[1] == "Python-9.9.0.tgz"
-
-
-def test_stage_fails_on_a_missing_artifact(offline, tmp_path):
-    v = _variant(FILES)
-    offline.mkdir()
-    for name, data in FILES.items():
-        if not name.startswith("mod_wsgi"):
-            (offline / name).write_bytes(data)
-    with pytest.raises(sources.SourceError) as e:
-        sources.stage(v, str(tmp_path / "ctx"), log=lambda m: None)
-    assert "cannot obtain mod_wsgi-1.0.tar.gz" in str(e.value)
 
 
 def test_nothing_but_loopback_is_ever_contacted(offline):
@@ -404,3 +341,222 @@ def test_nothing_but_loopback_is_ever_contacted(offline):
     with pytest.raises(AssertionError) as e:
         sources.fetch(a, log=lambda m: None)
     assert "upstream.invalid" in str(e.value)
+
+
+# -- status: what the cache holds, without the network -------------------------------------
+
+def test_status_of_each_file_of_each_variant(offline, server):
+    v = _variant(FILES)
+    offline.mkdir()
+    (offline / "Python-9.9.0.tgz").write_bytes(FILES["Python-9.9.0.tgz"])
+    (offline / "wheel-1.0-py3-none-any.whl").write_bytes(BAD)
+    rows = sources.status([v])
+    assert [(r.variant, r.artifact) for r in rows] == [(v.name, a) for a in v.artifacts]
+    by_file = {r.artifact.file: r for r in rows}
+    assert (by_file["Python-9.9.0.tgz"].state, by_file["Python-9.9.0.tgz"].where) == (
+        "verified", str(offline / "Python-9.9.0.tgz"))
+    assert by_file["wheel-1.0-py3-none-any.whl"].state == "mismatch"
+    assert by_file["pip-1.0-py3-none-any.whl"].state == "not cached"
+    assert by_file["pip-1.0-py3-none-any.whl"].where == "upstream http://127.0.0.1:9/pip-1.0-py3-none-any.whl"
+    assert server.requests == []
+    assert by_file["wheel-1.0-py3-none-any.whl"].as_dict() == {
+        "variant": "python-9.9", "file": "wheel-1.0-py3-none-any.whl",
+        "sha256": hashlib.sha256(FILES["wheel-1.0-py3-none-any.whl"]).hexdigest(),
+        "state": "mismatch", "where": str(offline / "wheel-1.0-py3-none-any.whl")}
+
+
+def test_status_of_a_pin_names_the_package_index(offline):
+    pin = Artifact("pip-1.0-py3-none-any.whl", GOOD_SHA, project="pip")
+    v = _variant(FILES)
+    v = matrix.Variant(v.name, v.python, v.base, v.interpreter, dict(v.pins, pip=pin), source=v.source)
+    (row,) = [r for r in sources.status([v]) if r.artifact == pin]
+    assert (row.state, row.where) == ("not cached", "package index (pip)")
+
+
+# -- fill_from: a directory or a mirror URL into the cache -----------------------------------
+
+def _artifacts(files):
+    return [Artifact(name, hashlib.sha256(data).hexdigest()) for name, data in files.items()]
+
+
+def test_fill_from_a_directory(offline, tmp_path):
+    origin = tmp_path / "usb"
+    origin.mkdir()
+    (origin / "good-1.0.tar.gz").write_bytes(GOOD)
+    (origin / "evil-1.0.tar.gz").write_bytes(BAD)
+    good = Artifact("good-1.0.tar.gz", GOOD_SHA)
+    evil = Artifact("evil-1.0.tar.gz", GOOD_SHA)   # the pin is GOOD's bytes
+    absent = Artifact("absent-1.0.tar.gz", GOOD_SHA)
+    logs = []
+    results = sources.fill_from(str(origin), [good, evil, absent, good], log=logs.append)
+    assert results == {
+        "good-1.0.tar.gz": "added",
+        "evil-1.0.tar.gz": "sha256 %s, but matrix.yaml pins %s: not used" % (BAD_SHA, GOOD_SHA),
+        "absent-1.0.tar.gz": "not in %s" % origin,
+    }
+    assert _cache_files(offline) == ["good-1.0.tar.gz"]   # nothing unverified left behind
+    assert (offline / "good-1.0.tar.gz").read_bytes() == GOOD
+    assert logs == ["good-1.0.tar.gz: added to %s" % offline]
+    # A second run finds it verified in the cache and copies nothing.
+    (origin / "good-1.0.tar.gz").write_bytes(BAD)
+    assert sources.fill_from(str(origin), [good], log=logs.append) == {"good-1.0.tar.gz": "cached"}
+    assert (offline / "good-1.0.tar.gz").read_bytes() == GOOD
+
+
+def test_fill_from_replaces_a_corrupt_cached_file(offline, tmp_path):
+    offline.mkdir()
+    (offline / "good-1.0.tar.gz").write_bytes(BAD)
+    origin = tmp_path / "usb"
+    origin.mkdir()
+    (origin / "good-1.0.tar.gz").write_bytes(GOOD)
+    a = Artifact("good-1.0.tar.gz", GOOD_SHA)
+    assert sources.fill_from(str(origin), [a], log=lambda m: None) == {"good-1.0.tar.gz": "added"}
+    assert sources.sha256_of(str(offline / "good-1.0.tar.gz")) == GOOD_SHA
+
+
+def test_fill_from_a_url(offline, server):
+    server.serve("/mirror/good-1.0.tar.gz", GOOD)
+    server.serve("/mirror/evil-1.0.tar.gz", BAD)
+    arts = [Artifact("good-1.0.tar.gz", GOOD_SHA), Artifact("evil-1.0.tar.gz", GOOD_SHA),
+            Artifact("absent-1.0.tar.gz", GOOD_SHA)]
+    results = sources.fill_from(server.url + "/mirror/", arts, log=lambda m: None)
+    assert results == {
+        "good-1.0.tar.gz": "added",
+        "evil-1.0.tar.gz": "sha256 %s, but matrix.yaml pins %s: not used" % (BAD_SHA, GOOD_SHA),
+        "absent-1.0.tar.gz": "not fetched: Not Found",
+    }
+    assert _cache_files(offline) == ["good-1.0.tar.gz"]
+    assert sorted(server.requests) == [("GET", "/mirror/absent-1.0.tar.gz"),
+                                       ("GET", "/mirror/evil-1.0.tar.gz"),
+                                       ("GET", "/mirror/good-1.0.tar.gz")]
+
+
+@pytest.mark.parametrize("origin", ["/no/such/dir", "ftp://mirror.invalid/src"])
+def test_fill_from_something_else_is_an_error(offline, origin):
+    with pytest.raises(sources.SourceError) as e:
+        sources.fill_from(origin, [Artifact("good-1.0.tar.gz", GOOD_SHA)], log=lambda m: None)
+    assert str(e.value) == "--from %s: not a directory or an http(s) URL" % origin
+
+
+# -- ./build.py sources -----------------------------------------------------------------------
+
+# Two variants sharing their pins, each with its own interpreter tarball.
+CLI_FILES = {
+    "Python-9.1.0.tgz": b"python 9.1 source\n",
+    "Python-9.2.0.tgz": b"python 9.2 source\n",
+    "pip-1.0-py3-none-any.whl": b"pip\n",
+    "setuptools-1.0-py3-none-any.whl": b"setuptools\n",
+    "wheel-1.0-py3-none-any.whl": b"wheel\n",
+    "mod_wsgi-1.0.tar.gz": b"mod_wsgi\n",
+}
+
+
+def _sha(name):
+    return hashlib.sha256(CLI_FILES[name]).hexdigest()
+
+
+@pytest.fixture
+def small_matrix(tmp_path):
+    pins = {p: {"file": f, "sha256": _sha(f)} for p in matrix.PIN_NAMES
+            for f in CLI_FILES if f.startswith(p + "-")}
+    data = {"variants": {}}
+    for minor in ("1", "2"):
+        tarball = "Python-9.%s.0.tgz" % minor
+        data["variants"]["python-9." + minor] = {
+            "python": "9.%s.0" % minor, "base": "debian:bookworm-slim",
+            "interpreter": "compiled", "pins": pins,
+            "source": {"file": tarball, "sha256": _sha(tarball),
+                       "url": "https://upstream.invalid/" + tarball}}
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _table(stdout):
+    """{(variant, file): state} from the sources table."""
+    lines = stdout.splitlines()
+    assert lines[0].split() == ["VARIANT", "FILE", "STATE", "SHA256", "WHERE"]
+    rows = {}
+    for line in lines[1:]:
+        variant, file, rest = line.split(None, 2)
+        rows[(variant, file)] = "not cached" if rest.startswith("not cached") else rest.split()[0]
+    return rows
+
+
+def test_sources_lists_every_file_of_every_variant(env, small_matrix, offline):
+    p = build_py(env, "--matrix", small_matrix, "sources")
+    assert p.returncode == 0, p.stderr
+    rows = _table(p.stdout)
+    assert len(rows) == 2 * 5
+    assert set(rows.values()) == {"not cached"}
+    assert not offline.exists() or _cache_files(offline) == []
+    assert "upstream https://upstream.invalid/Python-9.1.0.tgz" in p.stdout
+
+
+def test_sources_from_a_directory(env, small_matrix, offline, tmp_path):
+    origin = tmp_path / "usb"
+    origin.mkdir()
+    for name, data in CLI_FILES.items():
+        if name != "mod_wsgi-1.0.tar.gz":    # not on this stick
+            (origin / name).write_bytes(b"tampered\n" if name == "Python-9.2.0.tgz" else data)
+    p = build_py(env, "--matrix", small_matrix, "sources", "--from", str(origin))
+    assert p.returncode == 1
+    errors = [line for line in p.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: Python-9.2.0.tgz from %s: sha256 %s, but matrix.yaml pins %s: not used"
+                      % (origin, hashlib.sha256(b"tampered\n").hexdigest(), _sha("Python-9.2.0.tgz"))]
+    assert "mod_wsgi-1.0.tar.gz: not in %s" % origin in p.stderr
+    assert _cache_files(offline) == sorted(
+        n for n in CLI_FILES if n not in ("Python-9.2.0.tgz", "mod_wsgi-1.0.tar.gz"))
+    rows = _table(p.stdout)
+    assert rows[("python-9.1", "Python-9.1.0.tgz")] == "verified"
+    assert rows[("python-9.2", "Python-9.2.0.tgz")] == "not cached"
+    assert rows[("python-9.2", "mod_wsgi-1.0.tar.gz")] == "not cached"
+    assert rows[("python-9.2", "pip-1.0-py3-none-any.whl")] == "verified"
+
+    # With the right bytes the same command succeeds and adds only what was missing.
+    (origin / "Python-9.2.0.tgz").write_bytes(CLI_FILES["Python-9.2.0.tgz"])
+    p = build_py(env, "--matrix", small_matrix, "sources", "python-9.2", "--from", str(origin))
+    assert p.returncode == 0, p.stderr
+    assert "Python-9.2.0.tgz: added" in p.stderr
+    assert "pip-1.0-py3-none-any.whl: cached" in p.stderr
+    assert "Python-9.1.0.tgz" not in p.stderr + p.stdout   # only the variant named
+    assert {v for (_, f), v in _table(p.stdout).items() if f != "mod_wsgi-1.0.tar.gz"} == {"verified"}
+
+
+def test_sources_from_a_url(env, small_matrix, offline, server):
+    for name, data in CLI_FILES.items():
+        server.serve("/mirror/" + name, b"tampered\n" if name == "wheel-1.0-py3-none-any.whl" else data)
+    p = build_py(env, "--matrix", small_matrix, "sources", "--from", server.url + "/mirror")
+    assert p.returncode == 1
+    assert [line.split(" from ")[0] for line in p.stderr.splitlines() if line.startswith("error: ")] == [
+        "error: wheel-1.0-py3-none-any.whl"]
+    assert _cache_files(offline) == sorted(n for n in CLI_FILES if n != "wheel-1.0-py3-none-any.whl")
+    # The pins both variants share are downloaded once.
+    assert sorted(path for _method, path in server.requests) == sorted("/mirror/" + n for n in CLI_FILES)
+
+
+def test_sources_json(env, small_matrix, offline):
+    offline.mkdir()
+    (offline / "Python-9.1.0.tgz").write_bytes(CLI_FILES["Python-9.1.0.tgz"])
+    (offline / "wheel-1.0-py3-none-any.whl").write_bytes(b"corrupt\n")
+    p = build_py(env, "--matrix", small_matrix, "sources", "--json", "python-9.1")
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)
+    assert [(r["variant"], r["file"]) for r in rows] == [
+        ("python-9.1", f) for f in ["Python-9.1.0.tgz", "pip-1.0-py3-none-any.whl",
+                                    "setuptools-1.0-py3-none-any.whl", "wheel-1.0-py3-none-any.whl",
+                                    "mod_wsgi-1.0.tar.gz"]]
+    assert all(set(r) == {"variant", "file", "sha256", "state", "where"} for r in rows)
+    assert all(r["sha256"] == _sha(r["file"]) for r in rows)
+    assert [r["state"] for r in rows] == ["verified", "not cached", "not cached", "mismatch",
+                                          "not cached"]
+    assert rows[0]["where"] == str(offline / "Python-9.1.0.tgz")
+
+
+def test_sources_cli_errors(env, small_matrix, tmp_path):
+    p = build_py(env, "--matrix", small_matrix, "sources", "--from", str(tmp_path / "nowhere"))
+    assert (p.returncode, p.stdout) == (1, "")
+    assert p.stderr == "error: --from %s: not a directory or an http(s) URL\n" % (tmp_path / "nowhere")
+    p = build_py(env, "--matrix", small_matrix, "sources", "python-9.3")
+    assert p.returncode == 2
+    assert p.stderr == "error: unknown variant python-9.3 (known: python-9.1, python-9.2)\n"

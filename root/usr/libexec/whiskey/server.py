@@ -1,0 +1,345 @@
+"""Start the application server of a whiskey image.
+
+Builds the mod_wsgi-express options from fixed defaults, MOD_WSGI_*
+environment variables and ``.whiskey/server_args``; has
+``mod_wsgi-express setup-server`` write Apache's configuration, then runs
+Apache under a small supervisor that turns Docker's stop signal into a
+graceful stop and ignores terminal resizes.  An executable
+``.whiskey/action_hooks/start`` replaces all of that and receives the same
+options.
+
+Runs on every interpreter whiskey ships (Python 2.7 to 3.x): keep it to
+the standard library and to syntax all of them share.
+"""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+
+DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
+
+# Environment variable -> mod_wsgi-express option taking a value.
+VALUE_OPTIONS = [
+    ("MOD_WSGI_PROCESSES", "--processes"),
+    ("MOD_WSGI_THREADS", "--threads"),
+    ("MOD_WSGI_MAX_CLIENTS", "--max-clients"),
+    ("MOD_WSGI_INITIAL_WORKERS", "--initial-workers"),
+    ("MOD_WSGI_MINIMUM_SPARE_WORKERS", "--minimum-spare-workers"),
+    ("MOD_WSGI_MAXIMUM_SPARE_WORKERS", "--maximum-spare-workers"),
+    ("MOD_WSGI_LIMIT_REQUEST_BODY", "--limit-request-body"),
+    ("MOD_WSGI_MAXIMUM_REQUESTS", "--maximum-requests"),
+    ("MOD_WSGI_INACTIVITY_TIMEOUT", "--inactivity-timeout"),
+    ("MOD_WSGI_REQUEST_TIMEOUT", "--request-timeout"),
+    ("MOD_WSGI_CONNECT_TIMEOUT", "--connect-timeout"),
+    ("MOD_WSGI_SOCKET_TIMEOUT", "--socket-timeout"),
+    ("MOD_WSGI_QUEUE_TIMEOUT", "--queue-timeout"),
+    ("MOD_WSGI_HEADER_TIMEOUT", "--header-timeout"),
+    ("MOD_WSGI_BODY_TIMEOUT", "--body-timeout"),
+    ("MOD_WSGI_SHUTDOWN_TIMEOUT", "--shutdown-timeout"),
+    ("MOD_WSGI_GRACEFUL_TIMEOUT", "--graceful-timeout"),
+    ("MOD_WSGI_SERVER_BACKLOG", "--server-backlog"),
+    ("MOD_WSGI_DAEMON_BACKLOG", "--daemon-backlog"),
+    ("MOD_WSGI_SERVER_MPM", "--server-mpm"),
+    ("MOD_WSGI_LOG_LEVEL", "--log-level"),
+    ("MOD_WSGI_WORKING_DIRECTORY", "--working-directory"),
+    ("MOD_WSGI_APPLICATION_TYPE", "--application-type"),
+    ("MOD_WSGI_ENTRY_POINT", "--entry-point"),
+    ("MOD_WSGI_CALLABLE_OBJECT", "--callable-object"),
+    ("MOD_WSGI_PORT", "--port"),
+]
+
+# Environment variable -> mod_wsgi-express flag, added when set to a true value.
+FLAG_OPTIONS = [
+    ("MOD_WSGI_ACCESS_LOG", ["--access-log"]),
+    ("MOD_WSGI_RELOAD_ON_CHANGES", ["--reload-on-changes"]),
+    ("MOD_WSGI_ENABLE_DEBUGGER", ["--debug-mode", "--enable-debugger"]),
+    ("MOD_WSGI_SERVER_STATUS", ["--server-status"]),
+]
+
+_TRUE = ("1", "true", "yes", "on")
+_NAME_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+_NAME_CHARS = _NAME_START + "0123456789"
+
+
+class ServerArgsError(ValueError):
+    pass
+
+
+def _variable(text, i, env):
+    """Expand the $-reference at text[i]; returns (value, next index)."""
+    nxt = text[i + 1:i + 2]
+    if nxt == "$":
+        return "$", i + 2
+    if nxt == "{":
+        end = text.find("}", i + 2)
+        name = text[i + 2:end] if end != -1 else ""
+        if not name or name[0] not in _NAME_START or any(c not in _NAME_CHARS for c in name):
+            raise ServerArgsError(".whiskey/server_args: bad variable reference %r"
+                                  % text[i:end + 1 if end != -1 else len(text)])
+        return env.get(name, ""), end + 1
+    if nxt and nxt in _NAME_START:
+        j = i + 1
+        while j < len(text) and text[j] in _NAME_CHARS:
+            j += 1
+        return env.get(text[i + 1:j], ""), j
+    return "$", i + 1  # a lone $ (including "$(") is literal
+
+
+def split(text, env=None):
+    """Split server_args like a shell, expanding $NAME / ${NAME} from env.
+
+    Quotes group ('...' literal, "..." with $ expansion), a backslash escapes
+    the next character, # at the start of a word starts a comment, $$ is a
+    literal $ and an unset variable is empty.  A value is never re-read for
+    quotes; unquoted it splits on white space, as in a shell.  Nothing is
+    ever executed: $(...) and backticks are literal text.
+    """
+    env = {} if env is None else env
+    words, word, started, i, n = [], [], False, 0, len(text)
+
+    def finish():
+        if started:
+            words.append("".join(word))
+        del word[:]
+
+    while i < n:
+        c = text[i]
+        if c in " \t\r\n":
+            finish()
+            started = False
+            i += 1
+        elif c == "#" and not started:
+            while i < n and text[i] != "\n":
+                i += 1
+        elif c == "\\":
+            if i + 1 >= n:
+                raise ServerArgsError(".whiskey/server_args: ends with a lone backslash")
+            if text[i + 1] != "\n":  # backslash-newline continues the line
+                word.append(text[i + 1])
+                started = True
+            i += 2
+        elif c == "'":
+            end = text.find("'", i + 1)
+            if end == -1:
+                raise ServerArgsError(".whiskey/server_args: no closing quotation (')")
+            word.append(text[i + 1:end])
+            started, i = True, end + 1
+        elif c == '"':
+            i += 1
+            started = True
+            while True:
+                if i >= n:
+                    raise ServerArgsError('.whiskey/server_args: no closing quotation (")')
+                c = text[i]
+                if c == '"':
+                    i += 1
+                    break
+                if c == "\\" and text[i + 1:i + 2] in ('"', "\\", "$"):
+                    word.append(text[i + 1])
+                    i += 2
+                elif c == "$":
+                    value, i = _variable(text, i, env)
+                    word.append(value)
+                else:
+                    word.append(c)
+                    i += 1
+        elif c == "$":
+            value, i = _variable(text, i, env)
+            parts = value.split()
+            if parts and value[:1].isspace():
+                finish()
+            for k, part in enumerate(parts):
+                if k:
+                    words.append("".join(word))
+                    del word[:]
+                word.append(part)
+                started = True
+            if parts and value[-1:].isspace():
+                finish()
+                started = False
+        else:
+            word.append(c)
+            started = True
+            i += 1
+    finish()
+    return words
+
+
+# Defaults for the container's size.  mod_wsgi-express alone gives one
+# process of 5 threads: an I/O-bound app then serves 5 requests at a time
+# (bench/: ~96 req/s for a 50 ms endpoint, vs ~306 with 16 threads at ~1.3x
+# the memory of one gunicorn sync worker).  Threads are cheap while requests
+# wait on I/O; processes get past the GIL, one per CPU the container may use.
+THREADS = 16
+MAX_PROCESSES = 4
+
+
+def container_cpus(env=None):
+    """CPUs to size for: $WHISKEY_CPUS, else the container's CFS quota
+    (cgroup v2, then v1), else the CPU count."""
+    if env and env.get("WHISKEY_CPUS"):
+        return float(env["WHISKEY_CPUS"])
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            return float(quota) / float(period)
+    except (IOError, OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as f:
+            quota = int(f.read())
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
+            period = int(f.read())
+        if quota > 0:
+            return float(quota) / period
+    except (IOError, OSError, ValueError):
+        pass
+    try:
+        return float(len(os.sched_getaffinity(0)))  # novermin: Python 2 takes the except
+    except AttributeError:  # Python 2
+        import multiprocessing
+        return float(multiprocessing.cpu_count())
+
+
+def sizing_args(cpus):
+    """--processes (one per CPU, rounded up, at most MAX_PROCESSES) and --threads."""
+    processes = max(1, min(MAX_PROCESSES, int(-(-cpus // 1))))
+    return ["--processes", str(processes), "--threads", str(THREADS)]
+
+
+def env_args(env):
+    args = []
+    for name, option in VALUE_OPTIONS:
+        if env.get(name):
+            args += [option, env[name]]
+    for name, flags in FLAG_OPTIONS:
+        if env.get(name, "").lower() in _TRUE:
+            args += flags
+    return args
+
+
+def server_args(env, server_args_text="", cpus=1.0):
+    """The full option list: defaults, then environment, then server_args.
+
+    mod_wsgi-express keeps the last value of a repeated option, so
+    server_args overrides the environment, which overrides the defaults.
+    """
+    # mod_wsgi-express assumes en_US.UTF-8, which the image does not have.
+    locale = ["--locale", env.get("LANG") or "C.UTF-8"]
+    return (DEFAULTS + locale + sizing_args(cpus) + env_args(env) +
+            split(server_args_text, env))
+
+
+def runtime_dir(env):
+    return env.get("WHISKEY_RUNTIME_DIR") or os.path.join(
+        env.get("TMPDIR", "/tmp"), "whiskey-%d" % os.getuid())
+
+
+def setup_server(args, root, env):
+    """Let mod_wsgi-express write Apache's configuration into root; its exit status.
+
+    Our --server-root comes last (mod_wsgi-express keeps the last value): the
+    supervisor below starts Apache from it.  Apache waits at most
+    WHISKEY_STOP_TIMEOUT seconds (default 8, inside Docker's 10) for
+    requests in flight when it is stopped.
+    """
+    include = os.path.join(os.path.dirname(root), "whiskey-httpd.conf")
+    if not os.path.isdir(os.path.dirname(root)):
+        os.makedirs(os.path.dirname(root))
+    with open(include, "w") as f:
+        f.write("GracefulShutdownTimeout %d\n" % int(env.get("WHISKEY_STOP_TIMEOUT", "8")))
+    cmd = (["mod_wsgi-express", "setup-server"] + args +
+           ["--include-file", include, "--server-root", root])
+    sys.stderr.write("---> mod_wsgi-express setup-server %s\n" % " ".join(args))
+    sys.stderr.flush()
+    return subprocess.call(cmd, stdout=sys.stderr)
+
+
+# What the supervisor does with a signal it receives: Docker and Kubernetes
+# stop containers with TERM, which to Apache means "abort requests", so it
+# becomes WINCH, Apache's graceful stop.  A terminal resize (WINCH) is
+# ignored: it would otherwise stop Apache (mod_wsgi#105).
+SIGNAL_MAP = {
+    signal.SIGTERM: signal.SIGWINCH,
+    signal.SIGINT: signal.SIGWINCH,
+    signal.SIGQUIT: signal.SIGTERM,
+    signal.SIGHUP: signal.SIGHUP,
+    signal.SIGUSR1: signal.SIGUSR1,
+    signal.SIGUSR2: signal.SIGUSR2,
+}
+
+
+def _in_child():
+    os.setpgrp()
+    for signum in list(SIGNAL_MAP) + [signal.SIGWINCH]:
+        signal.signal(signum, signal.SIG_DFL)  # not our handlers, not our SIG_IGN
+
+
+def supervise(root):
+    """Run Apache in its own process group, translate signals, return its status."""
+    child = []
+
+    def forward(signum, frame):
+        if child:
+            try:
+                os.kill(child[0].pid, SIGNAL_MAP[signum])
+            except OSError:
+                pass
+        else:
+            sys.exit(128 + signum)
+
+    for signum in SIGNAL_MAP:
+        signal.signal(signum, forward)
+    signal.signal(signal.SIGWINCH, signal.SIG_IGN)
+    # bash reads apachectl, so a noexec /tmp (docker run --read-only --tmpfs
+    # /tmp) does not matter; setpgrp keeps Apache out of the terminal's
+    # foreground process group, where the kernel delivers WINCH.
+    child.append(subprocess.Popen(["/bin/bash", os.path.join(root, "apachectl"),
+                                   "start", "-DFOREGROUND"], preexec_fn=_in_child))
+    while True:
+        try:
+            _pid, status = os.waitpid(child[0].pid, 0)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EINTR:
+                raise
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def main(argv):
+    env = os.environ
+    app_src = env.get("HOME", "/opt/app-root/src")
+    path = os.path.join(app_src, ".whiskey", "server_args")
+    text = ""
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+    try:
+        args = server_args(env, text, container_cpus(env)) + argv
+    except ServerArgsError as exc:
+        sys.stderr.write("whiskey: ERROR: %s\n" % exc)
+        return 2
+    start = os.path.join(app_src, ".whiskey", "action_hooks", "start")
+    if os.path.exists(start):
+        if os.access(start, os.X_OK):
+            sys.stderr.write("---> Running action hook start (replaces mod_wsgi-express)\n")
+            sys.stderr.flush()
+            os.execv(start, [start] + args)
+        sys.stderr.write("whiskey: WARNING: .whiskey/action_hooks/start is not "
+                         "executable (chmod +x it); starting mod_wsgi-express\n")
+    root = os.path.join(runtime_dir(env), "httpd")
+    status = setup_server(args, root, env)
+    if status != 0:
+        sys.stderr.write("whiskey: ERROR: mod_wsgi-express rejected the server options "
+                         "(exit status %d; its message is above)\n" % status)
+        return status
+    return supervise(root)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,454 @@
+"""orchestrate.build_many and ensure against a fake Docker engine.
+
+What is built, retagged, skipped or failed, and that each step (plan,
+base image, source fetch, build) happens once per variant.  The engine is a
+small fake written here: an images collection with get/tag and an api.build
+generator yielding the chunks docker's API streams (stream, aux, error).
+Source files come from a private cache in tmp_path or a local HTTP server;
+nothing else is ever contacted.
+"""
+
+import dataclasses
+import hashlib
+import io
+import os
+import shutil
+import tarfile
+from collections import Counter
+from urllib.error import URLError
+from urllib.parse import urlsplit
+from urllib.request import urlopen
+
+import docker.errors
+import pytest
+import yaml
+
+from whiskey import baseimage, cli, context, images, matrix, orchestrate, render, sources
+
+REPO = "whiskey-test"
+
+# Three variants sharing their pins, each with its own interpreter tarball.
+FILES = {
+    "Python-9.1.0.tgz": b"python 9.1 source\n",
+    "Python-9.2.0.tgz": b"python 9.2 source\n",
+    "Python-9.3.0.tgz": b"python 9.3 source\n",
+    "pip-1.0-py3-none-any.whl": b"pip\n",
+    "setuptools-1.0-py3-none-any.whl": b"setuptools\n",
+    "wheel-1.0-py3-none-any.whl": b"wheel\n",
+    "mod_wsgi-1.0.tar.gz": b"mod_wsgi\n",
+}
+NAMES = ["python-9.1", "python-9.2", "python-9.3"]
+
+
+def _sha(name):
+    return hashlib.sha256(FILES[name]).hexdigest()
+
+
+def matrix_data():
+    pins = {p: {"file": f, "sha256": _sha(f)} for p in matrix.PIN_NAMES
+            for f in FILES if f.startswith(p + "-")}
+    variants = {}
+    for name in NAMES:
+        python = name.split("-")[1] + ".0"
+        tarball = "Python-%s.tgz" % python
+        variants[name] = {
+            "python": python, "base": "debian:bookworm-slim", "interpreter": "compiled",
+            "pins": pins, "source": {"file": tarball, "sha256": _sha(tarball),
+                                     "url": "https://upstream.invalid/" + tarball}}
+    return {"variants": variants}
+
+
+@pytest.fixture
+def variants():
+    return matrix.parse(matrix_data())
+
+
+# -- the fake engine ----------------------------------------------------------------------
+
+class FakeImage(object):
+    def __init__(self, engine, image_id, labels, size=250e6):
+        self.engine = engine
+        self.id = image_id
+        self.labels = labels
+        self.attrs = {"Size": size}
+
+    def tag(self, repository, tag):
+        ref = "%s:%s" % (repository, tag)
+        self.engine.tagged.append(ref)
+        self.engine.store[ref] = self
+        return True
+
+
+class FakeImages(object):
+    def __init__(self, engine):
+        self.engine = engine
+
+    def get(self, name):
+        if name not in self.engine.store:
+            raise docker.errors.ImageNotFound("No such image: %s" % name)
+        return self.engine.store[name]
+
+
+class FakeAPI(object):
+    def __init__(self, engine):
+        self.engine = engine
+
+    def build(self, fileobj, custom_context, tag, rm, forcerm, labels, decode):
+        assert custom_context and decode
+        with tarfile.open(fileobj=fileobj) as t:
+            files = {m.name: t.extractfile(m).read() for m in t.getmembers()}
+        self.engine.builds.append((tag, files, dict(labels)))
+        return self.engine.chunks(tag, labels)
+
+
+class FakeEngine(object):
+    """images.get / image.tag / api.build; `failures` maps a tag to how its build fails."""
+
+    def __init__(self, failures=None):
+        self.store = {}       # reference or id -> FakeImage
+        self.tagged = []      # every "repository:tag" tagged, in order
+        self.builds = []      # (tag, {context path: bytes}, labels)
+        self.failures = failures or {}
+        self.images = FakeImages(self)
+        self.api = FakeAPI(self)
+
+    def chunks(self, tag, labels):
+        yield {"stream": "Step 1/3 : FROM debian:bookworm-slim AS build\n"}
+        yield {"stream": " ---> 5d1f0a7c\n"}
+        how = self.failures.get(tag)
+        if how == "error chunk":
+            yield {"errorDetail": {"message": "The command '/bin/sh -c make' returned a non-zero "
+                                              "code: 2"},
+                   "error": "The command '/bin/sh -c make' returned a non-zero code: 2"}
+            return
+        if how == "engine error":
+            raise docker.errors.APIError("500 Server Error: no space left on device")
+        yield {"stream": "Step 2/3 : RUN make\n"}
+        yield {"stream": "compiling...\n"}
+        yield {"stream": "Step 3/3 : CMD [\"/usr/libexec/s2i/usage\"]\n"}
+        image_id = "sha256:" + hashlib.sha256(("%s %d" % (tag, len(self.builds))).encode()).hexdigest()
+        self.store[image_id] = FakeImage(self, image_id, dict(labels))
+        yield {"aux": {"ID": image_id}}
+        yield {"stream": "Successfully built %s\n" % image_id[7:19]}
+
+    def add_current(self, variant, tags=1):
+        """An image of variant carrying its current inputs hash, tagged with its first tags."""
+        image = FakeImage(self, "sha256:" + "c" * 64,
+                          {images.LABEL_INPUTS: context.plan(variant).inputs_hash})
+        for t in variant.tags[:tags]:
+            self.store["%s:%s" % (REPO, t)] = image
+        return image
+
+    def built_tags(self):
+        return [tag for tag, _files, _labels in self.builds]
+
+
+# -- the machine around it ---------------------------------------------------------------------
+
+class Calls(object):
+    """What the spies saw."""
+
+    def __init__(self):
+        self.bases = []          # (variant base) per baseimage.ensure
+        self.fetched = []        # (file) per sources.fetch
+        self.rendered = []       # variant name per render.render_variant
+        self.shared = 0          # context.shared_files calls
+
+
+@pytest.fixture
+def calls(tmp_path, monkeypatch):
+    """A private source cache holding every file, no network, build logs in tmp_path, spies."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name, data in FILES.items():
+        (cache / name).write_bytes(data)
+    monkeypatch.setenv("WHISKEY_SOURCE_CACHE", str(cache))
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple/")
+    monkeypatch.setattr(sources, "debian_mirrors", lambda: [])
+    monkeypatch.setattr(orchestrate, "LOG_DIR", str(tmp_path / "build-logs"))
+
+    def no_network(req, *args, **kwargs):
+        raise URLError("no network in unit tests")
+    monkeypatch.setattr(sources, "urlopen", no_network)
+
+    seen = Calls()
+
+    def ensure_base(client, name, log=print, pull=True):
+        seen.bases.append(name)
+        return "present"
+    monkeypatch.setattr(baseimage, "ensure", ensure_base)
+
+    real_fetch = sources.fetch
+
+    def fetch(artifact, ca_bundle=None, log=print):
+        seen.fetched.append(artifact.file)
+        return real_fetch(artifact, ca_bundle, log)
+    monkeypatch.setattr(sources, "fetch", fetch)
+
+    # Plans read a snapshot of templates/ and root/: the expected hashes a
+    # test computes stay those build_many computes, whatever else changes.
+    templates, rootfs = str(tmp_path / "templates"), str(tmp_path / "root")
+    shutil.copytree(render.TEMPLATES, templates)
+    shutil.copytree(context.ROOTFS, rootfs, ignore=shutil.ignore_patterns("__pycache__"))
+    real_render = render.render_variant
+
+    def render_variant(variant, *args, **kwargs):
+        seen.rendered.append(variant.name)
+        return real_render(variant, templates)
+    monkeypatch.setattr(render, "render_variant", render_variant)
+
+    real_shared = context.shared_files
+
+    def shared_files(*args, **kwargs):
+        seen.shared += 1
+        return real_shared(rootfs)
+    monkeypatch.setattr(context, "shared_files", shared_files)
+    return seen
+
+
+def loopback_only(req, *args, **kwargs):
+    url = req.full_url if hasattr(req, "full_url") else req
+    if urlsplit(url).hostname != "127.0.0.1":
+        raise URLError("not contacted in unit tests: %s" % url)
+    return urlopen(req, *args, **kwargs)
+
+
+def build(variants, engine, explicit=False, **kwargs):
+    out = io.StringIO()
+    outcomes = orchestrate.build_many(variants, explicit=explicit, repository=REPO,
+                                      docker_client=engine, progress=orchestrate.Progress(out),
+                                      **kwargs)
+    return outcomes, out.getvalue()
+
+
+def results(outcomes):
+    return [(o.variant.name, o.result) for o in outcomes]
+
+
+# -- build, then nothing to do -------------------------------------------------------------------
+
+def test_a_first_build_builds_and_tags_every_variant(variants, calls):
+    engine = FakeEngine()
+    outcomes, progress = build(variants, engine)
+    assert results(outcomes) == [(n, "built") for n in NAMES]
+    assert sorted(engine.built_tags()) == ["%s:%s" % (REPO, n) for n in NAMES]
+    for v, o in zip(variants, outcomes):
+        assert set("%s:%s" % (REPO, t) for t in v.tags) <= set(engine.tagged)
+        assert o.detail == "tags " + ", ".join("%s:%s" % (REPO, t) for t in v.tags)
+        assert o.size_mb == 250.0
+        assert "[%s] built in " % v.name in progress
+    for tag, files, labels in engine.builds:
+        v = [v for v in variants if "%s:%s" % (REPO, v.tags[0]) == tag][0]
+        plan = context.plan(v)
+        assert labels[images.LABEL_INPUTS] == plan.inputs_hash
+        assert files["Dockerfile"] == plan.files["Dockerfile"][0]
+        assert {"sources/" + a.file for a in v.artifacts} < set(files)
+        assert files["sources/SHA256SUMS"].decode().count("\n") == len(v.artifacts)
+
+
+def test_a_second_run_retags_and_builds_nothing(variants, calls):
+    engine = FakeEngine()
+    build(variants, engine)
+    builds, fetched, bases = len(engine.builds), len(calls.fetched), len(calls.bases)
+    engine.tagged.clear()
+    outcomes, progress = build(variants, engine)
+    assert results(outcomes) == [(n, "unchanged") for n in NAMES]
+    assert len(engine.builds) == builds
+    assert (len(calls.fetched), len(calls.bases)) == (fetched, bases)  # nothing fetched either
+    assert sorted(engine.tagged) == sorted("%s:%s" % (REPO, t) for v in variants for t in v.tags)
+    for v, o in zip(variants, outcomes):
+        assert o.detail == "inputs hash %s" % context.plan(v).inputs_hash[:12]
+
+
+def test_an_unchanged_variant_is_retagged_not_built(variants, calls):
+    engine = FakeEngine()
+    # python-9.1's image is current, but its python-9.1.0 tag was removed;
+    # python-9.2's image was built from other inputs.
+    current = engine.add_current(variants[0], tags=1)
+    engine.store["%s:python-9.2" % REPO] = FakeImage(engine, "sha256:" + "d" * 64,
+                                                     {images.LABEL_INPUTS: "0" * 64})
+    outcomes, _ = build(variants, engine)
+    assert results(outcomes) == [("python-9.1", "unchanged"), ("python-9.2", "built"),
+                                 ("python-9.3", "built")]
+    assert engine.store["%s:python-9.1.0" % REPO] is current
+    assert "%s:python-9.1" % REPO not in engine.built_tags()
+    assert "Python-9.1.0.tgz" not in calls.fetched
+
+
+def test_force_builds_an_unchanged_variant(variants, calls):
+    engine = FakeEngine()
+    engine.add_current(variants[0])
+    outcomes, _ = build(variants[:1], engine, force=True)
+    assert results(outcomes) == [("python-9.1", "built")]
+    assert engine.built_tags() == ["%s:python-9.1" % REPO]
+
+
+# -- sources ---------------------------------------------------------------------------------
+
+def test_a_variant_without_sources_is_skipped_with_the_missing_file(variants, calls, tmp_path):
+    os.remove(str(tmp_path / "cache" / "Python-9.2.0.tgz"))
+    engine = FakeEngine()
+    outcomes, progress = build(variants, engine)
+    assert results(outcomes) == [("python-9.1", "built"), ("python-9.2", "skipped"),
+                                 ("python-9.3", "built")]
+    source = variants[1].source
+    # One line: the file, its sha256, the cache, why no place had it, and the way out.
+    assert outcomes[1].detail == sources.missing_message(
+        source, "no place answered (upstream https://upstream.invalid/Python-9.2.0.tgz: "
+                "no network in unit tests)")
+    assert outcomes[1].detail.endswith("provide it with `./build.py sources --from DIR|URL`")
+    assert "[python-9.2] skipped: Python-9.2.0.tgz (sha256 %s)" % source.sha256 in progress
+    assert "%s:python-9.2" % REPO not in engine.built_tags()
+    assert len(calls.bases) == 2  # nor was its base prepared
+
+
+def test_a_named_variant_without_sources_fails_with_the_missing_file(variants, calls, tmp_path):
+    os.remove(str(tmp_path / "cache" / "Python-9.2.0.tgz"))
+    engine = FakeEngine()
+    outcomes, _ = build(variants, engine, explicit=True)
+    assert results(outcomes) == [("python-9.1", "built"), ("python-9.2", "failed"),
+                                 ("python-9.3", "built")]
+    assert outcomes[1].detail == sources.missing_message(variants[1].source, "no place answered")
+
+
+def test_a_corrupt_source_fails_its_variant_only(variants, calls, tmp_path):
+    (tmp_path / "cache" / "Python-9.3.0.tgz").write_bytes(b"corrupt\n")
+    engine = FakeEngine()
+    outcomes, _ = build(variants, engine, explicit=True)
+    assert results(outcomes) == [("python-9.1", "built"), ("python-9.2", "built"),
+                                 ("python-9.3", "failed")]
+    assert outcomes[2].detail.startswith("Python-9.3.0.tgz (sha256 %s) is not in the source cache"
+                                         % variants[2].source.sha256)
+    assert not (tmp_path / "cache" / "Python-9.3.0.tgz").exists()  # the bad copy is gone
+
+
+def test_shared_sources_are_downloaded_once(variants, calls, tmp_path, monkeypatch, server):
+    # An empty cache, and the upstream of every file on a local server.
+    for name in FILES:
+        os.remove(str(tmp_path / "cache" / name))
+        server.serve("/files/" + name, FILES[name])
+    for pin in matrix.PIN_NAMES:
+        file = [f for f in FILES if f.startswith(pin + "-")][0]
+        server.serve("/simple/%s/" % pin.replace("_", "-"),
+                     b'<a href="/files/%s">%s</a>\n' % (file.encode(), file.encode()),
+                     ctype="text/html")
+    monkeypatch.setenv("PIP_INDEX_URL", server.url + "/simple/")
+    monkeypatch.setattr(sources, "urlopen", loopback_only)
+    variants = [dataclasses.replace(v, source=dataclasses.replace(
+        v.source, url=server.url + "/files/" + v.source.file)) for v in variants]
+    engine = FakeEngine()
+    outcomes, _ = build(variants, engine, jobs=2)
+    assert results(outcomes) == [(n, "built") for n in NAMES]
+    downloads = Counter(path for method, path in server.requests
+                        if method == "GET" and path.startswith("/files/"))
+    assert downloads == Counter({"/files/" + name: 1 for name in FILES})
+
+
+# -- each step once ----------------------------------------------------------------------------
+
+def test_plan_base_and_sources_happen_once_per_variant(variants, calls):
+    engine = FakeEngine()
+    engine.add_current(variants[2])
+    calls.shared, calls.rendered[:] = 0, []
+    outcomes, _ = build(variants, engine, jobs=2)
+    assert results(outcomes) == [("python-9.1", "built"), ("python-9.2", "built"),
+                                 ("python-9.3", "unchanged")]
+    assert calls.shared == 1                        # root/ read once for the run
+    assert Counter(calls.rendered) == Counter(NAMES)  # one plan per variant
+    assert calls.bases == ["debian:bookworm-slim"] * 2
+    # Each built variant's files fetched (and verified) once; none for the unchanged one.
+    assert Counter(calls.fetched) == Counter(a.file for v in variants[:2] for a in v.artifacts)
+
+
+# -- failures -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_one_failing_build_does_not_hide_the_others(variants, calls, tmp_path, jobs):
+    engine = FakeEngine(failures={"%s:python-9.1" % REPO: "error chunk",
+                                  "%s:python-9.2" % REPO: "engine error"})
+    outcomes, progress = build(variants, engine, jobs=jobs)
+    assert results(outcomes) == [("python-9.1", "failed"), ("python-9.2", "failed"),
+                                 ("python-9.3", "built")]
+    log1 = tmp_path / "build-logs" / "python-9.1.log"
+    assert outcomes[0].detail == (
+        "building python-9.1 failed: The command '/bin/sh -c make' returned a non-zero code: 2 "
+        "(log: %s)" % os.path.relpath(str(log1)))
+    assert outcomes[1].detail.startswith("500 Server Error: no space left on device (log: ")
+    assert "[python-9.1] FAILED (full log: %s)" % os.path.relpath(str(log1)) in progress
+    assert "[python-9.3] built in " in progress
+    assert "%s:python-9.1" % REPO not in engine.tagged
+    # The full output is in the log; the terminal shows one line per step.
+    log = log1.read_text()
+    assert "[python-9.1] Step 1/3 : FROM debian:bookworm-slim AS build" in log
+    assert "5d1f0a7c" in log and "5d1f0a7c" not in progress
+    assert "[python-9.1] Step 1/3 : FROM debian:bookworm-slim AS build" in progress
+
+
+def test_verbose_shows_every_line(variants, calls):
+    _, progress = build(variants[:1], FakeEngine(), verbose=True)
+    assert "--> 5d1f0a7c" in progress
+    assert "[python-9.1] compiling..." in progress
+
+
+def test_progress_goes_to_stderr(variants, calls, capsys):
+    orchestrate.build_many(variants[:1], explicit=True, repository=REPO, docker_client=FakeEngine())
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "[python-9.1] Step 2/3 : RUN make" in err
+    assert "[python-9.1] built in " in err
+
+
+def test_build_command_prints_the_summary_and_fails_on_a_failure(variants, calls, tmp_path,
+                                                                  monkeypatch, capsys):
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(matrix_data()))
+    engine = FakeEngine(failures={"%s:python-9.2" % REPO: "error chunk"})
+    monkeypatch.setattr(images, "client", lambda: engine)
+    code = cli.main(["--matrix", str(path), "build", "--repository", REPO, "-j", "2"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    table = [line.split()[:2] for line in out.strip().splitlines()]
+    assert table == [["VARIANT", "RESULT"], ["python-9.1", "built"], ["python-9.2", "failed"],
+                     ["python-9.3", "built"]]
+    assert "[python-9.2] FAILED" in err
+    engine.failures.clear()
+    assert cli.main(["--matrix", str(path), "build", "--repository", REPO]) == 0
+    out, _ = capsys.readouterr()
+    assert [line.split()[1] for line in out.strip().splitlines()[1:]] == [
+        "unchanged", "built", "unchanged"]
+
+
+# -- ensure -------------------------------------------------------------------------------------
+
+def test_ensure_returns_a_current_image_without_building(variants, calls):
+    engine = FakeEngine()
+    current = engine.add_current(variants[0])
+    assert orchestrate.ensure(variants[0], REPO, engine, log=lambda m: None) is current
+    assert engine.builds == [] and calls.fetched == [] and calls.bases == []
+    assert engine.store["%s:python-9.1.0" % REPO] is current
+
+
+def test_ensure_builds_a_changed_variant(variants, calls):
+    engine = FakeEngine()
+    engine.add_current(variants[0])
+    changed = dataclasses.replace(variants[0], base="debian:trixie-slim")
+    logs = []
+    image = orchestrate.ensure(changed, REPO, engine, log=logs.append)
+    assert image.labels[images.LABEL_INPUTS] == context.plan(changed).inputs_hash
+    assert engine.built_tags() == ["%s:python-9.1" % REPO]
+    assert calls.bases == ["debian:trixie-slim"]
+    assert engine.store["%s:python-9.1" % REPO] is image
+    assert orchestrate.ensure(changed, REPO, engine, log=logs.append) is image
+    assert len(engine.builds) == 1
+
+
+# -- the summary --------------------------------------------------------------------------------
+
+def test_summary_table(variants):
+    outcomes = [orchestrate.Outcome(variants[0], "built", 61.25, 251.4, "tags a, b"),
+                orchestrate.Outcome(variants[1], "skipped", detail="Python-9.2.0.tgz is missing")]
+    lines = orchestrate.summary(outcomes).splitlines()
+    assert [line.split()[:4] for line in lines] == [["VARIANT", "RESULT", "TIME", "SIZE"],
+                                                    ["python-9.1", "built", "61.2s", "251"],
+                                                    ["python-9.2", "skipped", "-", "-"]]
+    assert lines[2].endswith("Python-9.2.0.tgz is missing")

@@ -1,0 +1,34 @@
+"""What a command did to each variant, and the summary table of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Sequence
+
+from . import text
+from .matrix import Variant
+
+
+@dataclass
+class Outcome:
+    """One variant's result: built | unchanged | skipped | failed (build),
+    pushed | not built | stale | failed (push)."""
+
+    variant: Variant
+    result: str
+    seconds: float = 0.0
+    size_mb: float = 0.0
+    detail: str = ""
+    refs: List[str] = field(default_factory=list)
+    digest: str = ""
+
+
+def summary(outcomes: Sequence[Outcome], shown: dict = None) -> str:
+    """The summary table, as text; `shown` renames results for display."""
+    shown = shown or {}
+    rows = [("VARIANT", "RESULT", "TIME", "SIZE", "DETAIL")]
+    for o in outcomes:
+        rows.append((o.variant.name, shown.get(o.result, o.result),
+                     "%.1fs" % o.seconds if o.seconds else "-",
+                     "%.0f MB" % o.size_mb if o.size_mb else "-", o.detail))
+    return text.table(rows)
