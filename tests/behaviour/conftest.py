@@ -13,13 +13,11 @@ import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-from whiskey import images, matrix, s2i, sources  # noqa: E402
+from whiskey import images, matrix, orchestrate, s2i, settings, sources
+from whiskey.matrix import ROOT
 
 APPS = os.path.join(ROOT, "tests", "apps")
-REPOSITORY = os.environ.get("WHISKEY_REPOSITORY", "whiskey")
+REPOSITORY = settings.repository()
 APP_REPOSITORY = "whiskey-test"
 
 try:  # Python 3
@@ -35,8 +33,7 @@ def pytest_addoption(parser):
 
 
 def selected_variants(config):
-    names = config.getoption("--variant") or [
-        n.strip() for n in os.environ.get("WHISKEY_VARIANTS", "").split(",") if n.strip()]
+    names = config.getoption("--variant") or settings.test_variants()
     return matrix.select(matrix.load(), names)
 
 
@@ -71,18 +68,13 @@ def builder(variant, docker_client):
     ok, why = _AVAILABLE[variant.name]
     if not ok:
         pytest.skip("%s cannot be built on this machine: %s" % (variant.name, why))
-    images.build(variant, repository=REPOSITORY, docker_client=docker_client,
-                 ca_bundle=ca_bundle(), log=_progress)
+    orchestrate.ensure(variant, REPOSITORY, docker_client, ca_bundle=ca_bundle(), log=_progress)
     return images.image_name(variant, REPOSITORY)
 
 
 def ca_bundle():
     """An extra CA bundle for pip inside assemble: $WHISKEY_CA_BUNDLE, else the host's."""
-    explicit = os.environ.get("WHISKEY_CA_BUNDLE")
-    if explicit:
-        return explicit
-    system = "/etc/ssl/certs/ca-certificates.crt"
-    return system if os.path.exists(system) else None
+    return settings.ca_bundle_for_app_builds()
 
 
 class AppBuilder(object):

@@ -12,8 +12,8 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import _OPENER, REPOSITORY, Request, URLError
+
 from whiskey import publish
 
 REGISTRY_BINARY = "docker-registry"
