@@ -78,11 +78,16 @@ def cmd_sources(args):
         table += [(r.variant, r.artifact.file, r.state, r.artifact.sha256[:12], r.where) for r in rows]
         print(text.table(table))
     # A file the origin lacks may still come from its usual places; a file
-    # whose bytes are not the pinned ones is an error.
-    rejected = [n for n, r in sorted(results.items()) if r.startswith("sha256 ")] if args.origin else []
+    # whose bytes are not the pinned ones is an error, and so is an origin
+    # that provided nothing while files are still missing.
+    rejected = [n for n, r in sorted(results.items()) if r.startswith(sources.REJECTED)]
     for name in rejected:
         print("error: %s from %s: %s" % (name, args.origin, results[name]), file=sys.stderr)
-    return 1 if rejected else 0
+    useless = (args.origin and not any(r in ("added", "cached") for r in results.values())
+               and any(r.state != "verified" for r in rows))
+    if useless:
+        print("error: %s provided none of the missing files" % args.origin, file=sys.stderr)
+    return 1 if rejected or useless else 0
 
 
 def cmd_render(args):
@@ -124,6 +129,7 @@ def cmd_build(args):
 
 
 def cmd_test(args):
+    matrix.select(matrix.load(args.matrix), args.variants)  # a typo fails now, not after lint
     env = dict(os.environ)
     if args.variants:
         env["WHISKEY_VARIANTS"] = ",".join(args.variants)
@@ -249,15 +255,13 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     # `test ... -- ARGS`: ARGS go to pytest untouched (argparse would take
     # them for variant names).
-    passed = []
-    if "test" in argv and "--" in argv[argv.index("test"):]:
-        cut = argv.index("--", argv.index("test"))
-        argv, passed = argv[:cut], argv[cut + 1:]
-    args = parser().parse_args(argv)
-    if passed and args.command != "test":
-        parser().error("arguments after -- are only for the test command")
-    if passed:
-        args.pytest_args = passed
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser().parse_args(argv[:cut])
+    if cut < len(argv):
+        if args.command != "test":
+            args = parser().parse_args(argv)  # argparse's own meaning of --, or its error
+        else:
+            args.pytest_args = argv[cut + 1:]
     from .baseimage import BaseImageError
     from .images import BuildError
     from .publish import PushError

@@ -8,10 +8,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import stat
 import tarfile
 from dataclasses import dataclass
-from typing import Dict, Mapping, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 from . import render
 from .matrix import ROOT, Artifact, Variant
@@ -24,6 +25,9 @@ ROOTFS = os.path.join(ROOT, "root")
 # path in the context -> (bytes, mode)
 Files = Dict[str, Tuple[bytes, int]]
 
+# An editor's or a merge's leftovers must not slip into every image.
+_STRAY = re.compile(r"(^\.|~$|\.(swp|orig|rej|bak|pyc)$)")
+
 
 def shared_files(rootfs: str = ROOTFS) -> Files:
     """{"root/<path>": (bytes, mode)} for every file under rootfs."""
@@ -31,6 +35,8 @@ def shared_files(rootfs: str = ROOTFS) -> Files:
     for top, dirs, files in os.walk(rootfs):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for f in sorted(files):
+            if _STRAY.search(f):
+                continue
             full = os.path.join(top, f)
             mode = 0o755 if os.stat(full).st_mode & stat.S_IXUSR else 0o644
             with open(full, "rb") as fh:
@@ -60,7 +66,7 @@ def inputs_hash(variant: Variant, files: Files) -> str:
 
 
 def plan(variant: Variant, templates: str = render.TEMPLATES, rootfs: str = ROOTFS,
-         shared: Files = None) -> Plan:
+         shared: Optional[Files] = None) -> Plan:
     """Render the variant and gather the shared files (pass shared to reuse one read)."""
     files = dict(shared if shared is not None else shared_files(rootfs))
     for name, text in render.render_variant(variant, templates).items():

@@ -67,7 +67,7 @@ class Variant:
     python: str
     base: str
     interpreter: str  # one of INTERPRETERS
-    pins: Dict[str, Artifact]
+    pins: Dict[str, Artifact] = field(hash=False)
     source: Optional[Artifact] = None
     openssl: Optional[Artifact] = None
     configure: Tuple[str, ...] = ()
@@ -132,8 +132,8 @@ def _tarball(name, key, spec):
         raise _err(name, key + ".url", "must be an https:// URL")
     if not spec["url"].endswith("/" + spec["file"]):
         raise _err(name, key + ".url", "must end with the file name %r" % spec["file"])
-    if not _DIST.match(spec["file"]):
-        raise _err(name, key + ".file", "%r is not a NAME-VERSION.tar.gz/.tar.xz/.tgz file name"
+    if not _DIST.match(spec["file"]) or not re.search(r"\.(tar\.gz|tgz|tar\.xz)\Z", spec["file"]):
+        raise _err(name, key + ".file", "%r is not a NAME-VERSION.tar.gz/.tgz/.tar.xz file name"
                    % spec["file"])
     deb = spec.get("debian")
     if deb is not None and not re.match(r"[a-z0-9.+-]+_[^_/]+\.orig\.tar\.(gz|xz|bz2)\Z", deb):
@@ -222,7 +222,15 @@ def parse(data):
     if not isinstance(entries, dict) or not entries:
         raise MatrixError("matrix.yaml: 'variants' must be a non-empty mapping")
     variants = [parse_variant(name, entry) for name, entry in entries.items()]
-    seen = {}
+    # The source cache is keyed by file name: one name, one content.
+    files: Dict[str, Tuple[str, str]] = {}
+    for v in variants:
+        for a in v.artifacts:
+            first = files.setdefault(a.file, (a.sha256, v.name))
+            if first[0] != a.sha256:
+                raise _err(v.name, a.file, "sha256 %s differs from variant %r's %s for the same "
+                           "file name" % (a.sha256, first[1], first[0]))
+    seen: Dict[str, str] = {}
     for v in variants:
         for tag in v.tags:
             if tag in seen:
@@ -271,4 +279,4 @@ def select(variants, names):
     if unknown:
         raise MatrixError("unknown variant %s (known: %s)"
                           % (", ".join(unknown), ", ".join(by_name)))
-    return [by_name[n] for n in names]
+    return [by_name[n] for n in dict.fromkeys(names)]  # each once, in the order given

@@ -13,14 +13,16 @@ stay readable.  A failure in one variant never hides the others' results.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import baseimage, context, images, outcome, sources
+from .context import Plan
 from .matrix import ROOT, Artifact, Variant
 from .outcome import Outcome
 
@@ -51,23 +53,24 @@ def _logger(name: str, progress: Progress, logfile: IO[str], verbose: bool) -> L
     return log
 
 
-def fetch(variant: Variant, docker_client: Any, ca_bundle: Optional[str], log: Log
-          ) -> Dict[Artifact, str]:
-    """Make sure the base image exists and every source is cached and verified."""
-    baseimage.ensure(docker_client, variant.base, log=log)
-    return {a: sources.fetch(a, ca_bundle, log) for a in variant.artifacts}
+class Fetcher:
+    """Step 2's one owner: each base image ensured and each source verified once per run,
+    however many variants share it."""
 
+    def __init__(self, docker_client: Any, ca_bundle: Optional[str]) -> None:
+        self.client = docker_client
+        self.ca_bundle = ca_bundle
+        self.bases: Set[str] = set()
+        self.verified: Dict[Artifact, str] = {}
 
-def ensure(variant: Variant, repository: str, docker_client: Any,
-           ca_bundle: Optional[str] = None, log: Log = print) -> Any:
-    """The variant's current image, building it first if its inputs changed."""
-    plan = context.plan(variant)
-    image = images.current(docker_client, plan, repository)
-    if image is not None:
-        images.tag_all(image, variant, repository)
-        return image
-    verified = fetch(variant, docker_client, ca_bundle, log)
-    return images.build(docker_client, plan, verified, repository, log).image
+    def __call__(self, variant: Variant, log: Log) -> Dict[Artifact, str]:
+        if variant.base not in self.bases:
+            baseimage.ensure(self.client, variant.base, log=log)
+            self.bases.add(variant.base)
+        for a in variant.artifacts:
+            if a not in self.verified:
+                self.verified[a] = sources.fetch(a, self.ca_bundle, log)
+        return {a: self.verified[a] for a in variant.artifacts}
 
 
 def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
@@ -80,7 +83,7 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
     os.makedirs(LOG_DIR, exist_ok=True)
     outcomes: Dict[str, Outcome] = {}
     shared = context.shared_files()
-    todo = []
+    todo: List[Plan] = []
     for v in variants:
         plan = context.plan(v, shared=shared)
         image = None if force else images.current(client, plan, repository)
@@ -97,17 +100,18 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
                 continue
         todo.append(plan)
 
-    ready = []
+    fetch = Fetcher(client, ca_bundle)
+    ready: List[Tuple[Plan, Dict[Artifact, str]]] = []
     for plan in todo:
         v = plan.variant
         try:
-            verified = fetch(v, client, ca_bundle, lambda t, v=v: progress.line(v.name, t))
+            verified = fetch(v, functools.partial(progress.line, v.name))
             ready.append((plan, verified))
         except Exception as exc:  # one variant's failure must not stop the others
             outcomes[v.name] = Outcome(v, "failed", detail=str(exc).splitlines()[0])
             progress.line(v.name, "FAILED: %s" % exc)
 
-    def one(item):
+    def one(item: Tuple[Plan, Dict[Artifact, str]]) -> Outcome:
         plan, verified = item
         v = plan.variant
         path = os.path.join(LOG_DIR, v.name + ".log")
@@ -126,8 +130,8 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
                            "tags " + ", ".join("%s:%s" % (repository, t) for t in v.tags))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for outcome in pool.map(one, ready):
-            outcomes[outcome.variant.name] = outcome
+        for done in pool.map(one, ready):
+            outcomes[done.variant.name] = done
     return [outcomes[v.name] for v in variants]
 
 

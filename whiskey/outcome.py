@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from . import text
 from .matrix import Variant
@@ -23,7 +23,7 @@ class Outcome:
     digest: str = ""
 
 
-def summary(outcomes: Sequence[Outcome], shown: dict = None) -> str:
+def summary(outcomes: Sequence[Outcome], shown: Optional[Dict[str, str]] = None) -> str:
     """The summary table, as text; `shown` renames results for display."""
     shown = shown or {}
     rows = [("VARIANT", "RESULT", "TIME", "SIZE", "DETAIL")]

@@ -16,6 +16,7 @@ naming the file, the place and both digests.
 """
 
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -147,7 +148,7 @@ def places(artifact):
 
 # -- fetching ---------------------------------------------------------------
 
-_FETCH_ERRORS = (URLError, OSError, SourceError, ValueError)
+_FETCH_ERRORS = (URLError, OSError, SourceError, ValueError, http.client.HTTPException)
 
 
 def _first_place(artifact, ctx, attempt):
@@ -302,23 +303,32 @@ def fill_from(origin, artifacts, ca_bundle=None, log=print):
             continue
         tmp = dest + ".new"
         try:
-            if is_url:
-                _download(origin.rstrip("/") + "/" + a.file, tmp, ctx)
-            else:
-                src = os.path.join(origin, a.file)
-                if not os.path.exists(src):
-                    results[a.file] = "not in %s" % origin
-                    continue
-                shutil.copyfile(src, tmp)
-        except _FETCH_ERRORS as exc:
-            results[a.file] = "not fetched: %s" % getattr(exc, "reason", exc)
-            continue
-        got = sha256_of(tmp)
-        if got != a.sha256:
-            os.remove(tmp)
-            results[a.file] = "sha256 %s, but matrix.yaml pins %s: not used" % (got, a.sha256)
-            continue
-        os.rename(tmp, dest)
-        results[a.file] = "added"
-        log("%s: added to %s" % (a.file, cache))
+            results[a.file] = _fill_one(origin, is_url, a, tmp, dest, ctx)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        if results[a.file] == "added":
+            log("%s: added to %s" % (a.file, cache))
     return results
+
+
+REJECTED = "rejected: "
+
+
+def _fill_one(origin, is_url, a, tmp, dest, ctx):
+    """Copy or download a into tmp, verify it, move it to dest; what happened."""
+    try:
+        if is_url:
+            _download(origin.rstrip("/") + "/" + a.file, tmp, ctx)
+        else:
+            src = os.path.join(origin, a.file)
+            if not os.path.exists(src):
+                return "not in %s" % origin
+            shutil.copyfile(src, tmp)
+    except _FETCH_ERRORS as exc:
+        return "not fetched: %s" % getattr(exc, "reason", exc)
+    got = sha256_of(tmp)
+    if got != a.sha256:
+        return REJECTED + "sha256 %s, but matrix.yaml pins %s" % (got, a.sha256)
+    os.rename(tmp, dest)
+    return "added"

@@ -221,3 +221,28 @@ def test_build_without_docker_is_a_clean_error(env):
     assert p.returncode != 0
     assert "no Docker engine answers" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("argv, variants, passed", [
+    (["test", "python-2.7", "-e", "behaviour", "--", "-k", "proxy"], ["python-2.7"], ["-k", "proxy"]),
+    (["--matrix", matrix.DEFAULT_PATH, "test", "--", "-k", "y"], [], ["-k", "y"]),
+    (["test", "-e", "unit"], [], []),
+])
+def test_arguments_after_a_double_dash_go_to_pytest(monkeypatch, argv, variants, passed):
+    seen = {}
+
+    def call(cmd, cwd, env):
+        seen["cmd"], seen["variants"] = cmd, env.get("WHISKEY_VARIANTS")
+        return 0
+    monkeypatch.setattr(cli.subprocess, "call", call)
+    monkeypatch.delenv("WHISKEY_VARIANTS", raising=False)
+    assert cli.main(argv) == 0
+    tail = seen["cmd"][seen["cmd"].index("-e") + 2:]
+    assert tail == (["--"] + passed if passed else [])
+    assert seen["variants"] == (",".join(variants) or None)
+
+
+def test_test_refuses_an_unknown_variant_before_running_anything(monkeypatch, capsys):
+    monkeypatch.setattr(cli.subprocess, "call", lambda *a, **k: pytest.fail("ran tox"))
+    assert cli.main(["test", "python-9.9"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown variant python-9.9")

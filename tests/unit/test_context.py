@@ -96,6 +96,15 @@ def test_bytecode_caches_are_not_inputs(variants, rootfs):
     assert not [p for p in context.shared_files(rootfs) if "__pycache__" in p]
 
 
+@pytest.mark.parametrize("name", [".server.py.swp", "assemble~", "run.orig", ".DS_Store"])
+def test_editor_and_merge_leftovers_in_root_are_not_inputs(variants, rootfs, name):
+    before = hashes(variants, rootfs=rootfs)
+    with open(os.path.join(rootfs, "usr", "libexec", "s2i", name), "w") as f:
+        f.write("leftover\n")
+    assert hashes(variants, rootfs=rootfs) == before
+    assert not [p for p in context.shared_files(rootfs) if p.endswith(name)]
+
+
 def test_a_template_line_used_by_some_variants_changes_only_those(variants, templates):
     before = hashes(variants, templates=templates)
     # A comment line only variants with a private OpenSSL render, in
@@ -131,8 +140,9 @@ def test_a_pinned_sha256_is_an_input(variants):
 def test_base_image_is_an_input(variants):
     v = [v for v in variants if v.name == "python-3.11"][0]
     other = dataclasses.replace(v, base="debian:bookworm-20260101-slim")
-    # The rendered Dockerfile names the base too; the hash must change even
-    # where it does not (the same tag, re-pointed, is a different base).
+    # The rendered Dockerfile names the base too; the hash covers the name
+    # even where a file does not.  (Only the name: a re-pulled tag with the
+    # same name needs `build --force`.)
     files = context.plan(v).files
     assert context.inputs_hash(other, files) != context.inputs_hash(v, files)
     assert context.plan(other).inputs_hash != context.plan(v).inputs_hash

@@ -542,3 +542,27 @@ def test_select_unknown_lists_known_names(variants):
     for v in variants:
         assert v.name in msg
 
+
+
+def test_one_file_name_with_two_sha256s_is_rejected(raw):
+    # The source cache is keyed by file name.
+    raw["variants"]["python-3.4"]["pins"]["mod_wsgi"]["sha256"] = "b" * 64
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = str(e.value)
+    assert "mod_wsgi-4.7.1.tar.gz" in msg and "differs from variant 'python-3.3'" in msg
+
+
+@pytest.mark.parametrize("name", ["Python-3.4.10.tar.bz2", "Python-3.4.10.zip"])
+def test_a_source_tarball_the_build_cannot_unpack_is_rejected(raw, name):
+    src = raw["variants"]["python-3.4"]["source"]
+    src["file"], src["url"] = name, "https://www.python.org/ftp/python/3.4.10/" + name
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert name in assert_names(e, "python-3.4", "source.file")
+
+
+def test_select_names_each_variant_once_in_the_order_given():
+    variants = matrix.load()
+    chosen = matrix.select(variants, ["python-3.5", "python-2.7", "python-3.5"])
+    assert [v.name for v in chosen] == ["python-3.5", "python-2.7"]

@@ -391,7 +391,7 @@ def test_fill_from_a_directory(offline, tmp_path):
     results = sources.fill_from(str(origin), [good, evil, absent, good], log=logs.append)
     assert results == {
         "good-1.0.tar.gz": "added",
-        "evil-1.0.tar.gz": "sha256 %s, but matrix.yaml pins %s: not used" % (BAD_SHA, GOOD_SHA),
+        "evil-1.0.tar.gz": "rejected: sha256 %s, but matrix.yaml pins %s" % (BAD_SHA, GOOD_SHA),
         "absent-1.0.tar.gz": "not in %s" % origin,
     }
     assert _cache_files(offline) == ["good-1.0.tar.gz"]   # nothing unverified left behind
@@ -422,7 +422,7 @@ def test_fill_from_a_url(offline, server):
     results = sources.fill_from(server.url + "/mirror/", arts, log=lambda m: None)
     assert results == {
         "good-1.0.tar.gz": "added",
-        "evil-1.0.tar.gz": "sha256 %s, but matrix.yaml pins %s: not used" % (BAD_SHA, GOOD_SHA),
+        "evil-1.0.tar.gz": "rejected: sha256 %s, but matrix.yaml pins %s" % (BAD_SHA, GOOD_SHA),
         "absent-1.0.tar.gz": "not fetched: Not Found",
     }
     assert _cache_files(offline) == ["good-1.0.tar.gz"]
@@ -502,7 +502,7 @@ def test_sources_from_a_directory(env, small_matrix, offline, tmp_path):
     p = build_py(env, "--matrix", small_matrix, "sources", "--from", str(origin))
     assert p.returncode == 1
     errors = [line for line in p.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == ["error: Python-9.2.0.tgz from %s: sha256 %s, but matrix.yaml pins %s: not used"
+    assert errors == ["error: Python-9.2.0.tgz from %s: rejected: sha256 %s, but matrix.yaml pins %s"
                       % (origin, hashlib.sha256(b"tampered\n").hexdigest(), _sha("Python-9.2.0.tgz"))]
     assert "mod_wsgi-1.0.tar.gz: not in %s" % origin in p.stderr
     assert _cache_files(offline) == sorted(
@@ -521,6 +521,15 @@ def test_sources_from_a_directory(env, small_matrix, offline, tmp_path):
     assert "pip-1.0-py3-none-any.whl: cached" in p.stderr
     assert "Python-9.1.0.tgz" not in p.stderr + p.stdout   # only the variant named
     assert {v for (_, f), v in _table(p.stdout).items() if f != "mod_wsgi-1.0.tar.gz"} == {"verified"}
+
+
+def test_sources_from_an_origin_that_provides_nothing_fails(env, small_matrix, offline, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = build_py(env, "--matrix", small_matrix, "sources", "--from", str(empty))
+    assert p.returncode == 1
+    assert "error: %s provided none of the missing files" % empty in p.stderr
+    assert "Traceback" not in p.stderr
 
 
 def test_sources_from_a_url(env, small_matrix, offline, server):
