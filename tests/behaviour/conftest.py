@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from whiskey import images, matrix, orchestrate, s2i, settings, sources
+from whiskey import images, matrix, orchestrate, s2i, settings
 from whiskey.matrix import ROOT
 
 APPS = os.path.join(ROOT, "tests", "apps")
@@ -43,12 +43,6 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("variant", variants, ids=[v.name for v in variants], scope="session")
 
 
-def _progress(line):
-    # Only the step headers reach the terminal: enough to see a long build move.
-    if line.lstrip().startswith("[") and "Step " in line:
-        sys.__stderr__.write(line.strip()[:110] + "\n")
-
-
 @pytest.fixture(scope="session")
 def docker_client():
     import docker
@@ -57,18 +51,24 @@ def docker_client():
     return client
 
 
-_AVAILABLE = {}
+_OUTCOMES = {}
 
 
 @pytest.fixture(scope="session")
 def builder(variant, docker_client):
-    """The tag of the variant's builder image, built (or found in cache) now."""
-    if variant.name not in _AVAILABLE:
-        _AVAILABLE[variant.name] = sources.availability(variant, ca_bundle())
-    ok, why = _AVAILABLE[variant.name]
-    if not ok:
-        pytest.skip("%s cannot be built on this machine: %s" % (variant.name, why))
-    orchestrate.ensure(variant, REPOSITORY, docker_client, ca_bundle=ca_bundle(), log=_progress)
+    """The tag of the variant's builder image, built now if its inputs changed.
+
+    Built exactly as `./build.py build` (no names given) builds it: a variant
+    whose sources cannot be obtained here is skipped, naming each missing file.
+    """
+    if variant.name not in _OUTCOMES:
+        (_OUTCOMES[variant.name],) = orchestrate.build_many(
+            [variant], explicit=False, repository=REPOSITORY, ca_bundle=ca_bundle(),
+            progress=orchestrate.Progress(sys.__stderr__), docker_client=docker_client)
+    done = _OUTCOMES[variant.name]
+    if done.result == "skipped":
+        pytest.skip("%s cannot be built on this machine: %s" % (variant.name, done.detail))
+    assert done.result in ("built", "unchanged"), "%s: %s" % (variant.name, done.detail)
     return images.image_name(variant, REPOSITORY)
 
 

@@ -6,8 +6,9 @@ import testinfra
 # A TLS server and client in one process, the server's certificate made by
 # the image's openssl CLI.  Written for every shipped interpreter: 3.3 lacks
 # ssl.create_default_context (3.4+), SSLContext.check_hostname (3.4+) and
-# SSLSocket.version() (3.5+), so the client context is set up by hand and the
-# protocol is read from the cipher where version() is missing.  Every socket
+# SSLSocket.version() (3.5+), while 3.12 dropped ssl.match_hostname; so the
+# client context is set up by hand, the host name checked by whichever exists,
+# and the protocol read from the cipher where version() is missing.  Every socket
 # has a timeout, so a failed handshake ends the script instead of hanging it.
 SSL_HANDSHAKE = r"""from __future__ import print_function
 import os, socket, ssl, subprocess, sys, tempfile, threading
@@ -25,9 +26,12 @@ t = threading.Thread(target=serve); t.daemon = True; t.start()
 cctx = ssl.SSLContext(ssl.PROTOCOL_SSLv23)
 cctx.verify_mode = ssl.CERT_REQUIRED
 cctx.load_verify_locations(crt)
+if hasattr(cctx, "check_hostname"):
+    cctx.check_hostname = True
 raw = socket.create_connection(server.getsockname(), timeout=20)
 c = cctx.wrap_socket(raw, server_hostname="localhost")
-ssl.match_hostname(c.getpeercert(), "localhost")
+if not hasattr(cctx, "check_hostname"):
+    ssl.match_hostname(c.getpeercert(), "localhost")
 proto = c.version() if hasattr(c, "version") else c.cipher()[1]
 print(c.recv(6).decode(), proto, ssl.OPENSSL_VERSION)
 c.close(); t.join(20)
@@ -67,6 +71,8 @@ def host(builder, docker_client):
 
 def python(host, script):
     """Run script with the image's python (bounded in time); its stdout."""
+    if not script.startswith("from __future__"):
+        script = "from __future__ import print_function\n" + script  # the same output on 2.7
     cmd = host.run("cat > /tmp/t.py <<'PY'\n%s\nPY\ntimeout 90 python /tmp/t.py" % script)
     assert cmd.rc == 0, "rc %s\n%s%s" % (cmd.rc, cmd.stdout, cmd.stderr)
     return cmd.stdout.strip()
