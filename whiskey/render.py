@@ -2,9 +2,9 @@
 
 Every top-level ``templates/*.j2`` not starting with ``_`` becomes the same
 name (minus ``.j2``) under versions/<variant>/, with a DO-NOT-EDIT header;
-``templates/partials/`` holds files those templates include.  ``_*.j2``
-templates are rendered once, from all variants, into versions/ (the variant
-index).  Files that are the same in every image are not rendered: they live
+``templates/partials/`` holds files those templates include.
+``_index.md.j2`` is rendered once, from all variants, into
+versions/README.md (the variant index).  Files that are the same in every image are not rendered: they live
 in root/ and enter every build context as they are (see context.py).
 ``check`` renders in memory and names every file that differs from what is
 committed, is missing, or should not be there.

@@ -24,15 +24,11 @@ import shutil
 import ssl
 import subprocess
 import sys
+from urllib.error import URLError
+from urllib.parse import urljoin
+from urllib.request import Request, urlopen
 
 from . import settings
-
-try:  # Python 3
-    from urllib.error import URLError
-    from urllib.parse import urljoin
-    from urllib.request import Request, urlopen
-except ImportError:  # pragma: no cover - build.py runs on Python 3
-    raise
 
 TIMEOUT = 30
 

@@ -10,6 +10,8 @@ import json
 import os
 import sys
 import time
+from urllib.error import HTTPError, URLError
+from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_opener
 
 import pytest
 
@@ -20,11 +22,6 @@ APPS = os.path.join(ROOT, "tests", "apps")
 REPOSITORY = settings.repository()
 APP_REPOSITORY = "whiskey-test"
 
-try:  # Python 3
-    from urllib.error import HTTPError, URLError
-    from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_opener
-except ImportError:  # pragma: no cover
-    raise
 
 
 def pytest_addoption(parser):
