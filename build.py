@@ -1,28 +1,58 @@
 #!/usr/bin/env python3
 """whiskey: render, build and test S2I builder images (see ./build.py --help).
 
-On first use this sets up .venv/ with requirements.txt (docker, jinja2,
-pyyaml, tox) when those are not importable, then runs inside it.
+Where docker, jinja2, pyyaml and tox are not importable, this runs itself
+inside .venv/, creating it with requirements.txt first.  .venv/ records the
+sha256 of the requirements.txt it was made from: when that file changes, or a
+previous creation failed half-way, .venv/ is made again.
 """
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(ROOT, ".venv")
+PYTHON = os.path.join(VENV, "bin", "python")
+REQUIREMENTS = os.path.join(ROOT, "requirements.txt")
+STAMP = os.path.join(VENV, ".whiskey-requirements")  # written only after a complete install
+
+
+def _wanted():
+    with open(REQUIREMENTS, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _current():
+    try:
+        with open(STAMP) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _create():
+    print("build.py: creating .venv/ with requirements.txt", file=sys.stderr)
+    shutil.rmtree(VENV, ignore_errors=True)
+    try:
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+        subprocess.check_call([PYTHON, "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS])
+    except (OSError, subprocess.CalledProcessError) as exc:
+        shutil.rmtree(VENV, ignore_errors=True)  # never leave a half-made .venv/ behind
+        sys.exit("build.py: could not create .venv/ (%s); pip's message is above. Check the "
+                 "network or PIP_INDEX_URL, then run again." % exc)
+    with open(STAMP, "w") as f:
+        f.write(_wanted() + "\n")
 
 
 def _bootstrap():
-    """Re-run this script in .venv/, creating it first if needed."""
-    python = os.path.join(VENV, "bin", "python")
+    """Re-run this script in .venv/, (re)creating it first if it is not current."""
     if os.path.abspath(sys.prefix) == os.path.abspath(VENV):
         sys.exit("build.py: .venv/ lacks its requirements; delete .venv/ and run again")
-    if not os.path.exists(python):
-        print("build.py: creating .venv/ with requirements.txt (first run only)", file=sys.stderr)
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([python, "-m", "pip", "install", "--quiet",
-                               "-r", os.path.join(ROOT, "requirements.txt")])
-    os.execv(python, [python] + sys.argv)
+    if _current() != _wanted() or not os.path.exists(PYTHON):
+        _create()
+    os.execv(PYTHON, [PYTHON] + sys.argv)
 
 
 try:
@@ -33,7 +63,6 @@ try:
 except ImportError:
     _bootstrap()
 
-from whiskey.cli import main  # noqa: E402
-
 if __name__ == "__main__":
+    from whiskey.cli import main
     sys.exit(main())

@@ -11,7 +11,6 @@ sources debootstrap wrote (and, for the -updates/-security suites, from the
 host's own apt configuration when the host is Debian).
 """
 
-import logging
 import os
 import re
 import shutil
@@ -19,8 +18,7 @@ import subprocess
 import tempfile
 
 from . import sources
-
-log = logging.getLogger(__name__)
+from .heartbeat import Heartbeat
 
 # Same spirit as the official -slim images: no docs, man pages or locales.
 _DPKG_EXCLUDES = """\
@@ -73,17 +71,28 @@ def _sources(rootfs, suite):
     return "\n".join(parts)
 
 
-def create(client, name, workdir=None):
-    """debootstrap ``name``'s suite and import it as ``name``. Returns the image id."""
+def create(client, name, workdir=None, say=print):
+    """debootstrap ``name``'s suite and import it as ``name``. Returns the image id.
+
+    debootstrap takes minutes: a heartbeat says every 20 s that it is alive.
+    """
     suite = parse_base(name)
     if shutil.which("debootstrap") is None:
         raise BaseImageError("debootstrap is not installed (apt-get install debootstrap)")
     tmp = tempfile.mkdtemp(prefix="whiskey-rootfs-", dir=workdir)
     rootfs = os.path.join(tmp, "rootfs")
     try:
-        log.info("debootstrap --variant=minbase %s (takes a few minutes)", suite)
-        subprocess.run(["debootstrap", "--variant=minbase", suite, rootfs],
-                       check=True, stdout=subprocess.DEVNULL)
+        say("debootstrap --variant=minbase %s (takes a few minutes)" % suite)
+        with Heartbeat(say, "debootstrap %s" % suite, every=20) as beat:
+            proc = subprocess.Popen(["debootstrap", "--variant=minbase", suite, rootfs],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    universal_newlines=True)
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                beat.note(line)
+            if proc.wait() != 0:
+                raise BaseImageError("debootstrap %s failed with exit status %d; its last line: %s"
+                                     % (suite, proc.returncode, beat.latest))
         with open(os.path.join(rootfs, "etc/apt/sources.list.d/debian.sources"), "w") as f:
             f.write(_sources(rootfs, suite))
         os.remove(os.path.join(rootfs, "etc/apt/sources.list"))
@@ -98,12 +107,12 @@ def create(client, name, workdir=None):
         tar = subprocess.Popen(["tar", "--numeric-owner", "-C", rootfs, "-c", "."],
                                stdout=subprocess.PIPE)
         repo, tag = name.split(":")
-        result = client.api.import_image_from_stream(
+        client.api.import_image_from_stream(
             tar.stdout, repository=repo, tag=tag,
             changes=['CMD ["bash"]'])
         if tar.wait() != 0:
             raise BaseImageError("tar of %s failed" % rootfs)
-        log.info("imported %s: %s", name, str(result).strip()[:200])
+        say("imported %s" % name)
         return client.images.get(name).id
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -128,5 +137,5 @@ def ensure(client, name, log=print, pull=True):
         except docker.errors.APIError as exc:
             log("cannot pull %s (%s); creating it locally with debootstrap"
                 % (name, str(exc).splitlines()[0][:200]))
-    create(client, name)
+    create(client, name, say=log)
     return "created"

@@ -1,6 +1,7 @@
 """The ./build.py command line: list, render, base, build, test, push, ci-matrix."""
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -50,17 +51,19 @@ def cmd_list(args):
     from . import sources
     variants = matrix.select(matrix.load(args.matrix), args.variants)
     rows = [("VARIANT", "PYTHON", "INTERPRETER", "BASE", "TAGS", "SOURCES HERE")]
+    data = []
     for v in variants:
         ok, why = (True, "") if args.offline else sources.availability(v, _ca_bundle(args))
         rows.append((v.name, v.python, v.interpreter, v.base, ",".join(v.tags),
                      "-" if args.offline else ("yes" if ok else "no: " + why)))
-    print(text.table(rows))
+        data.append({"variant": v.name, "python": v.python, "interpreter": v.interpreter,
+                     "base": v.base, "tags": v.tags,
+                     "sources": None if args.offline else {"obtainable": ok, "why": why or None}})
+    print(json.dumps(data, indent=1) if args.json else text.table(rows))
     return 0
 
 
 def cmd_sources(args):
-    import json
-
     from . import sources
     variants = matrix.select(matrix.load(args.matrix), args.variants)
     results = {}
@@ -124,7 +127,10 @@ def cmd_build(args):
     outcomes = orchestrate.build_many(
         variants, explicit=bool(args.variants), repository=args.repository,
         ca_bundle=_ca_bundle(args), jobs=args.jobs, force=args.force, verbose=args.verbose)
-    print("\n" + orchestrate.summary(outcomes))
+    if args.json:
+        print(json.dumps([o.as_dict() for o in outcomes], indent=1))
+    else:
+        print("\n" + orchestrate.summary(outcomes))
     return 1 if any(o.result == "failed" for o in outcomes) else 0
 
 
@@ -169,6 +175,7 @@ def parser():
     s = sub.add_parser("list", help="list variants, their tags and whether sources are obtainable")
     s.add_argument("variants", nargs="*", metavar="VARIANT")
     s.add_argument("--offline", action="store_true", help="do not probe source availability")
+    s.add_argument("--json", action="store_true", help="print the list as JSON")
     s.add_argument("--ca-bundle", help="extra CA bundle for HTTPS (also $WHISKEY_CA_BUNDLE)")
     s.set_defaults(func=cmd_list)
 
@@ -212,6 +219,8 @@ def parser():
                    help="build this many variants at once (default: %(default)s)")
     s.add_argument("--force", action="store_true",
                    help="build even variants whose image already has the current inputs hash")
+    s.add_argument("--json", action="store_true",
+                   help="print the results (image ids, sizes, tags) as JSON instead of the table")
     s.add_argument("-v", "--verbose", action="store_true",
                    help="show every line of build output, not one line per step")
     s.set_defaults(func=cmd_build)

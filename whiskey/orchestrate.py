@@ -23,10 +23,12 @@ from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import baseimage, context, images, outcome, sources
 from .context import Plan
+from .heartbeat import Heartbeat
 from .matrix import ROOT, Artifact, Variant
 from .outcome import Outcome
 
 LOG_DIR = os.path.join(ROOT, "build-logs")
+HEARTBEAT = 60.0  # seconds of quiet (a long compile step) before saying it is still alive
 Log = Callable[[str], None]
 
 
@@ -43,13 +45,17 @@ class Progress:
             self.out.flush()
 
 
-def _logger(name: str, progress: Progress, logfile: IO[str], verbose: bool) -> Log:
+def _logger(name: str, progress: Progress, logfile: IO[str], verbose: bool,
+            beat: Heartbeat) -> Log:
     def log(message: str) -> None:
         logfile.write(message + "\n")
         logfile.flush()
         stripped = message.strip()
+        shown = stripped.split("] ", 1)[-1]
+        if "Step " in stripped:
+            beat.note(shown)
         if verbose or "Step " in stripped or not stripped.startswith("["):
-            progress.line(name, stripped.split("] ", 1)[-1])
+            progress.line(name, shown)
     return log
 
 
@@ -90,7 +96,8 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
         if image is not None:
             images.tag_all(image, v, repository)
             outcomes[v.name] = Outcome(v, "unchanged", 0.0, image.attrs.get("Size", 0) / 1e6,
-                                       "inputs hash %s" % plan.inputs_hash[:12])
+                                       "inputs hash %s" % plan.inputs_hash[:12],
+                                       image_id=image.id)
             continue
         if not explicit:
             ok, why = sources.availability(v, ca_bundle)
@@ -115,8 +122,9 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
         plan, verified = item
         v = plan.variant
         path = os.path.join(LOG_DIR, v.name + ".log")
-        with open(path, "w") as logfile:
-            log = _logger(v.name, progress, logfile, verbose)
+        say = functools.partial(progress.line, v.name)
+        with open(path, "w") as logfile, Heartbeat(say, "build", HEARTBEAT) as beat:
+            log = _logger(v.name, progress, logfile, verbose, beat)
             start = time.time()
             try:
                 result = images.build(client, plan, verified, repository, log)
@@ -127,7 +135,8 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
                                                         os.path.relpath(path)))
             progress.line(v.name, "built in %.1fs" % result.seconds)
             return Outcome(v, "built", result.seconds, result.size_mb,
-                           "tags " + ", ".join("%s:%s" % (repository, t) for t in v.tags))
+                           "tags " + ", ".join("%s:%s" % (repository, t) for t in v.tags),
+                           image_id=result.image.id)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for done in pool.map(one, ready):

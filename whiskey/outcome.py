@@ -21,6 +21,14 @@ class Outcome:
     detail: str = ""
     refs: List[str] = field(default_factory=list)
     digest: str = ""
+    image_id: str = ""
+
+    def as_dict(self) -> Dict[str, object]:
+        """The outcome as plain data (for --json)."""
+        return {"variant": self.variant.name, "result": self.result,
+                "seconds": round(self.seconds, 1), "size_mb": round(self.size_mb, 1),
+                "image_id": self.image_id or None, "tags": self.variant.tags,
+                "refs": self.refs, "digest": self.digest or None, "detail": self.detail}
 
 
 def summary(outcomes: Sequence[Outcome], shown: Optional[Dict[str, str]] = None) -> str:

@@ -5,6 +5,7 @@ DOCKER_HOST points at a socket that does not exist so that a command that
 tried the engine would fail differently from the error the test expects.
 """
 
+import json
 import os
 import re
 import shlex
@@ -246,3 +247,11 @@ def test_test_refuses_an_unknown_variant_before_running_anything(monkeypatch, ca
     monkeypatch.setattr(cli.subprocess, "call", lambda *a, **k: pytest.fail("ran tox"))
     assert cli.main(["test", "python-9.9"]) == 2
     assert capsys.readouterr().err.startswith("error: unknown variant python-9.9")
+
+
+def test_list_as_json(env):
+    p = build_py(env, "list", "--offline", "--json")
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert [d["variant"] for d in data] == [v.name for v in matrix.load()]
+    assert data[0]["tags"] == matrix.load()[0].tags and data[0]["sources"] is None

@@ -11,6 +11,7 @@ nothing else is ever contacted.
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import shutil
 import tarfile
@@ -429,3 +430,19 @@ def test_summary_table(variants):
                                                     ["python-9.1", "built", "61.2s", "251"],
                                                     ["python-9.2", "skipped", "-", "-"]]
     assert lines[2].endswith("Python-9.2.0.tgz is missing")
+
+
+def test_build_command_json_names_each_image(variants, calls, tmp_path, monkeypatch, capsys):
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(matrix_data()))
+    engine = FakeEngine()
+    monkeypatch.setattr(images, "client", lambda: engine)
+    assert cli.main(["--matrix", str(path), "build", "--repository", REPO, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert [(d["variant"], d["result"]) for d in first] == [
+        ("python-9.1", "built"), ("python-9.2", "built"), ("python-9.3", "built")]
+    assert all(d["image_id"] for d in first)
+    assert cli.main(["--matrix", str(path), "build", "--repository", REPO, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [d["result"] for d in again] == ["unchanged"] * 3
+    assert [d["image_id"] for d in again] == [d["image_id"] for d in first]
