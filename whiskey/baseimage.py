@@ -118,6 +118,29 @@ def create(client, name, workdir=None, say=print):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def image_id(client, name):
+    """The engine's id of image ``name``, or None when it has none."""
+    import docker.errors
+    try:
+        return client.images.get(name).id
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def refresh(client, name, log=print):
+    """Get ``name`` anew (security updates): pull it, else debootstrap it again."""
+    import docker.errors
+    try:
+        log("pulling %s" % name)
+        client.images.pull(name)
+        return "pulled"
+    except docker.errors.APIError as exc:
+        log("cannot pull %s (%s); creating it anew with debootstrap"
+            % (name, str(exc).splitlines()[0][:200]))
+    create(client, name, say=log)
+    return "created"
+
+
 def ensure(client, name, log=print, pull=True):
     """Make sure the engine has ``name``: use it, else pull it, else debootstrap it.
 

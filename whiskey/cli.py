@@ -126,7 +126,8 @@ def cmd_build(args):
     variants = matrix.select(matrix.load(args.matrix), args.variants)
     outcomes = orchestrate.build_many(
         variants, explicit=bool(args.variants), repository=args.repository,
-        ca_bundle=_ca_bundle(args), jobs=args.jobs, force=args.force, verbose=args.verbose)
+        ca_bundle=_ca_bundle(args), jobs=args.jobs, force=args.force, verbose=args.verbose,
+        pull=args.pull)
     if args.json:
         print(json.dumps([o.as_dict() for o in outcomes], indent=1))
     else:
@@ -221,6 +222,9 @@ def parser():
                    help="build even variants whose image already has the current inputs hash")
     s.add_argument("--json", action="store_true",
                    help="print the results (image ids, sizes, tags) as JSON instead of the table")
+    s.add_argument("--pull", action="store_true",
+                   help="get every base image anew first (pull, else debootstrap): variants on a "
+                        "base that changed (e.g. security updates) are rebuilt")
     s.add_argument("-v", "--verbose", action="store_true",
                    help="show every line of build output, not one line per step")
     s.set_defaults(func=cmd_build)

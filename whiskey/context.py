@@ -53,8 +53,9 @@ class Plan:
     inputs_hash: str
 
 
-def inputs_hash(variant: Variant, files: Files) -> str:
-    """sha256 over the context files, the pinned artifacts and the base."""
+def inputs_hash(variant: Variant, files: Files, base_id: str = "") -> str:
+    """sha256 over the context files, the pinned artifacts and the base (its name, and
+    the id of the engine's image of it when known, so a refreshed base rebuilds)."""
     h = hashlib.sha256()
     for path, (data, mode) in sorted(files.items()):
         h.update(("%s %o %d\n" % (path, mode, len(data))).encode())
@@ -62,16 +63,18 @@ def inputs_hash(variant: Variant, files: Files) -> str:
     for a in variant.artifacts:
         h.update(("%s %s\n" % (a.file, a.sha256)).encode())
     h.update(variant.base.encode())
+    if base_id:
+        h.update(("\n" + base_id).encode())
     return h.hexdigest()
 
 
 def plan(variant: Variant, templates: str = render.TEMPLATES, rootfs: str = ROOTFS,
-         shared: Optional[Files] = None) -> Plan:
+         shared: Optional[Files] = None, base_id: str = "") -> Plan:
     """Render the variant and gather the shared files (pass shared to reuse one read)."""
     files = dict(shared if shared is not None else shared_files(rootfs))
     for name, text in render.render_variant(variant, templates).items():
         files[name] = (text.encode(), 0o644)
-    return Plan(variant, files, inputs_hash(variant, files))
+    return Plan(variant, files, inputs_hash(variant, files, base_id))
 
 
 def tar(build: Plan, verified: Mapping[Artifact, str]) -> io.BytesIO:

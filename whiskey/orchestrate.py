@@ -82,16 +82,26 @@ class Fetcher:
 def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
                ca_bundle: Optional[str] = None, jobs: int = 1, force: bool = False,
                progress: Optional[Progress] = None, verbose: bool = False,
-               docker_client: Any = None) -> List[Outcome]:
-    """Build variants (jobs at a time); an Outcome per variant, in matrix order."""
+               docker_client: Any = None, pull: bool = False) -> List[Outcome]:
+    """Build variants (jobs at a time); an Outcome per variant, in matrix order.
+
+    pull: get every base image anew first (pull, else debootstrap), so that a
+    base with security updates rebuilds the variants on it.
+    """
     progress = progress or Progress(sys.stderr)
     client = docker_client or images.client()
     os.makedirs(LOG_DIR, exist_ok=True)
     outcomes: Dict[str, Outcome] = {}
     shared = context.shared_files()
+    if pull:
+        for base in dict.fromkeys(v.base for v in variants):
+            baseimage.refresh(client, base, log=functools.partial(progress.line, base))
+    base_ids = {base: baseimage.image_id(client, base) or ""
+                for base in dict.fromkeys(v.base for v in variants)}
     todo: List[Plan] = []
+    planned_with = {v.name: base_ids[v.base] for v in variants}
     for v in variants:
-        plan = context.plan(v, shared=shared)
+        plan = context.plan(v, shared=shared, base_id=base_ids[v.base])
         image = None if force else images.current(client, plan, repository)
         if image is not None:
             images.tag_all(image, v, repository)
@@ -113,6 +123,10 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
         v = plan.variant
         try:
             verified = fetch(v, functools.partial(progress.line, v.name))
+            if not base_ids[v.base]:  # the base was made just now
+                base_ids[v.base] = baseimage.image_id(client, v.base) or ""
+            if base_ids[v.base] != planned_with[v.name]:  # hash its id in, as the next run will
+                plan = Plan(v, plan.files, context.inputs_hash(v, plan.files, base_ids[v.base]))
             ready.append((plan, verified))
         except Exception as exc:  # one variant's failure must not stop the others
             outcomes[v.name] = Outcome(v, "failed", detail=str(exc).splitlines()[0])

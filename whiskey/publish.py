@@ -13,7 +13,7 @@ repository no longer describes.
 import re
 import time
 
-from . import context, images, outcome, settings
+from . import baseimage, context, images, outcome, settings
 from .outcome import Outcome
 
 PUBLISHED_NAME = "whiskey"
@@ -111,7 +111,7 @@ def push_variant(client, variant, registry, repository=images.DEFAULT_REPOSITORY
     import docker.errors
     start = time.time()
     local = images.image_name(variant, repository)
-    plan = context.plan(variant)
+    plan = context.plan(variant, base_id=baseimage.image_id(client, variant.base) or "")
     try:
         image = client.images.get(local)
     except docker.errors.ImageNotFound:

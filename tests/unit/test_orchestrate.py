@@ -446,3 +446,39 @@ def test_build_command_json_names_each_image(variants, calls, tmp_path, monkeypa
     again = json.loads(capsys.readouterr().out)
     assert [d["result"] for d in again] == ["unchanged"] * 3
     assert [d["image_id"] for d in again] == [d["image_id"] for d in first]
+
+
+# -- the base image's identity ------------------------------------------------------------------
+
+def test_a_refreshed_base_rebuilds_its_variants_and_pull_refreshes_each_base_once(
+        variants, calls, monkeypatch):
+    ids = {"debian:bookworm-slim": "sha256:old"}
+    monkeypatch.setattr(baseimage, "image_id", lambda client, name: ids.get(name))
+    refreshed = []
+
+    def refresh(client, name, log=print):
+        refreshed.append(name)
+        ids[name] = "sha256:with-security-updates"
+        return "pulled"
+    monkeypatch.setattr(baseimage, "refresh", refresh)
+    engine = FakeEngine()
+    assert {r for _, r in results(build(variants, engine)[0])} == {"built"}
+    assert {r for _, r in results(build(variants, engine)[0])} == {"unchanged"}
+    outcomes, _ = build(variants, engine, pull=True)
+    assert refreshed == ["debian:bookworm-slim"]  # three variants, one base, one refresh
+    assert {r for _, r in results(outcomes)} == {"built"}
+    assert {r for _, r in results(build(variants, engine)[0])} == {"unchanged"}
+
+
+def test_a_base_made_during_the_run_is_hashed_in(variants, calls, monkeypatch):
+    ids = {}
+    monkeypatch.setattr(baseimage, "image_id", lambda client, name: ids.get(name))
+
+    def ensure_base(client, name, log=print, pull=True):
+        ids[name] = "sha256:debootstrapped"
+        return "created"
+    monkeypatch.setattr(baseimage, "ensure", ensure_base)
+    engine = FakeEngine()
+    assert {r for _, r in results(build(variants, engine)[0])} == {"built"}
+    # The next run finds the same base: nothing to rebuild.
+    assert {r for _, r in results(build(variants, engine)[0])} == {"unchanged"}
