@@ -255,3 +255,25 @@ def test_list_as_json(env):
     data = json.loads(p.stdout)
     assert [d["variant"] for d in data] == [v.name for v in matrix.load()]
     assert data[0]["tags"] == matrix.load()[0].tags and data[0]["sources"] is None
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (["list", "nope"], 2, "error: unknown variant nope"),
+    (["--matrix", "/nonexistent/matrix.yaml", "render"], 2, "error: cannot read the matrix file"),
+    (["base", "nope"], 2, "error: unknown variant nope"),
+    (["build", "nope"], 2, "error: unknown variant nope"),
+    (["build", "--jobs", "0"], 2, "build.py build: error: argument -j/--jobs: must be a whole"),
+    (["test", "nope"], 2, "error: unknown variant nope"),
+    (["push"], 2, "build.py push: error: the following arguments are required: --registry"),
+    (["push", "--registry", "Bad Host/x"], 1, "error: --registry 'Bad Host/x'"),
+    (["ci-matrix", "nope"], 2, "error: unknown variant nope"),
+    (["sources", "--from", "/nonexistent"], 1, "error: --from /nonexistent: not a directory"),
+    (["list", "--ca-bundle", "/nonexistent"], 2, "error: the CA bundle /nonexistent is not a file"),
+    (["frobnicate"], 2, "build.py: error: argument COMMAND: invalid choice: 'frobnicate'"),
+])
+def test_bad_input_to_every_command_is_one_line_and_a_non_zero_code(env, argv, code, message):
+    p = build_py(env, *argv)
+    assert p.returncode == code, p.stderr
+    assert "Traceback" not in p.stderr
+    lines = [line for line in p.stderr.splitlines() if not line.startswith(("usage:", "  "))]
+    assert len(lines) == 1 and lines[0].startswith(message), p.stderr
