@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Literal, Optional, Tuple
 
 import yaml
 
@@ -33,6 +33,7 @@ REQUIRED = {"python", "base", "interpreter", "pins"}
 # How the interpreter gets into the image: compiled from a pinned tarball, or
 # the base distribution's own python3.X packages.
 INTERPRETERS = ("compiled", "distribution")
+Interpreter = Literal["compiled", "distribution"]
 TARBALL_KEYS = {"file", "sha256", "url", "debian"}
 
 
@@ -66,7 +67,7 @@ class Variant:
     name: str
     python: str
     base: str
-    interpreter: str  # one of INTERPRETERS
+    interpreter: Interpreter
     pins: Dict[str, Artifact] = field(hash=False)
     source: Optional[Artifact] = None
     openssl: Optional[Artifact] = None

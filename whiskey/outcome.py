@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Literal, Optional, Sequence
 
 from . import text
 from .matrix import Variant
+
+Result = Literal["built", "unchanged", "skipped", "failed", "pushed", "not built", "stale"]
 
 
 @dataclass
@@ -15,7 +17,7 @@ class Outcome:
     pushed | not built | stale | failed (push)."""
 
     variant: Variant
-    result: str
+    result: Result
     seconds: float = 0.0
     size_mb: float = 0.0
     detail: str = ""
