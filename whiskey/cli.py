@@ -13,6 +13,7 @@ examples:
   ./build.py list                      variants, tags, whether sources are obtainable here
   ./build.py sources                   each variant's source files: cached and verified, or from where
   ./build.py sources --from DIR        fill the source cache from a directory (or a mirror URL)
+  ./build.py update --dry-run          newer pip/setuptools/wheel/mod_wsgi each variant can run
   ./build.py render                    regenerate versions/ from templates/ and matrix.yaml
   ./build.py render --check            fail, naming each stale file, if versions/ is out of date
   ./build.py build python-2.7          build and tag whiskey:python-2.7 and whiskey:python-2.7.18
@@ -91,6 +92,33 @@ def cmd_sources(args):
     if useless:
         print("error: %s provided none of the missing files" % args.origin, file=sys.stderr)
     return 1 if rejected or useless else 0
+
+
+def cmd_update(args):
+    from . import render, sources, update
+    variants = matrix.select(matrix.load(args.matrix), args.variants)
+    try:
+        listing = update.index_listing(variants, _ca_bundle(args))
+    except sources._FETCH_ERRORS as exc:
+        raise sources.SourceError("cannot read the package index (%s)"
+                                  % getattr(exc, "reason", exc)) from None
+    changes = update.plan(variants, listing)
+    rows = [("VARIANT", "PIN", "FROM", "TO")]
+    rows += [(c.variant, c.pin, c.old.file, c.new_file) for c in changes]
+    print(text.table(rows) if changes else "every pin is the newest its variant allows")
+    if not changes or args.dry_run:
+        return 0
+    with open(args.matrix) as f:
+        new_text = update.rewrite(f.read(), changes)
+    matrix.parse_text(new_text, args.matrix)  # the result must still be a valid matrix
+    with open(args.matrix, "w") as f:
+        f.write(new_text)
+    print("%s: %d pins updated" % (args.matrix, len(changes)), file=sys.stderr)
+    if os.path.abspath(args.matrix) == os.path.abspath(matrix.DEFAULT_PATH):
+        render.write(matrix.load(args.matrix))
+        print("versions/ rendered again: review and commit matrix.yaml and versions/",
+              file=sys.stderr)
+    return 0
 
 
 def cmd_render(args):
@@ -195,6 +223,18 @@ def parser():
     s.add_argument("--json", action="store_true", help="print the list as JSON")
     s.add_argument("--ca-bundle", help="extra CA bundle for --from URL (also $WHISKEY_CA_BUNDLE)")
     s.set_defaults(func=cmd_sources)
+
+    s = sub.add_parser("update", help="move pins to the newest files each variant's Python can run",
+                       description="For each pin (pip, setuptools, wheel, mod_wsgi) of the named "
+                                   "variants (default: all), find the newest final release of the "
+                                   "same kind of file on the package index pip uses whose "
+                                   "Requires-Python admits the variant's Python and that meets the "
+                                   "pin's `constraint`; rewrite matrix.yaml with the new file and "
+                                   "sha256 and render versions/ again.")
+    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    s.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    s.add_argument("--ca-bundle", help="extra CA bundle for HTTPS (also $WHISKEY_CA_BUNDLE)")
+    s.set_defaults(func=cmd_update)
 
     s = sub.add_parser("render", help="write versions/ from templates/ and matrix.yaml")
     s.add_argument("--check", action="store_true",

@@ -50,6 +50,7 @@ class Artifact:
     url: Optional[str] = None
     debian: Optional[str] = None  # the same bytes as a Debian orig tarball
     project: Optional[str] = None  # a package-index project name, for index fetches
+    constraint: Optional[str] = None  # versions `./build.py update` may move the pin to
 
     @property
     def version(self) -> str:
@@ -152,14 +153,23 @@ def _pins(name, pins):
         spec = pins.get(pin)
         if not spec:
             raise _err(name, key, "missing pin")
-        if not isinstance(spec, dict) or set(spec) != {"file", "sha256"}:
-            raise _err(name, key, "must be {file: ..., sha256: ...}")
+        if not isinstance(spec, dict) or not {"file", "sha256"} <= set(spec) <= {
+                "file", "sha256", "constraint"}:
+            raise _err(name, key, "must be {file: ..., sha256: ...[, constraint: ...]}")
+        constraint = spec.get("constraint")
+        if constraint is not None:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+            try:
+                SpecifierSet(str(constraint))
+            except InvalidSpecifier:
+                raise _err(name, key + ".constraint", "%r is not a version specifier like "
+                           "'<4.8'" % (constraint,)) from None
         m = _DIST.match(str(spec["file"]))
         if not m or m.group("name").lower().replace("-", "_") != pin:
             raise _err(name, key + ".file", "%r is not a distribution file of %s"
                        % (spec["file"], pin))
         out[pin] = Artifact(spec["file"], _sha(name, key + ".sha256", spec["sha256"]),
-                            project=pin)
+                            project=pin, constraint=constraint)
     unknown = set(pins) - set(PIN_NAMES)
     if unknown:
         raise _err(name, "pins." + sorted(unknown)[0], "unknown pin")
@@ -263,9 +273,15 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 def load(path: str = DEFAULT_PATH) -> List[Variant]:
     try:
         with open(path) as f:
-            data = yaml.load(f, Loader=_UniqueKeyLoader)
+            text = f.read()
     except OSError as exc:
         raise MatrixError("cannot read the matrix file %s: %s" % (path, exc.strerror)) from None
+    return parse_text(text, path)
+
+
+def parse_text(text: str, path: str = DEFAULT_PATH) -> List[Variant]:
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise MatrixError("%s is not valid YAML: %s" % (path, exc)) from None
     return parse(data)

@@ -16,6 +16,7 @@ naming the file, the place and both digests.
 """
 
 import hashlib
+import html
 import http.client
 import json
 import os
@@ -77,23 +78,52 @@ def package_index():
         raise SourceError("cannot tell which package index pip uses (%s); set PIP_INDEX_URL" % exc) from exc
 
 
-def _index_file_url(artifact, ctx):
-    """The URL the package index gives for artifact.file (PEP 691, else PEP 503 HTML)."""
-    project = re.sub(r"[-_.]+", "-", artifact.project).lower()
-    page = package_index().rstrip("/") + "/" + project + "/"
+class IndexFile:
+    """One file of a project's page on a simple package index (PEP 503/691)."""
+
+    def __init__(self, filename, url, sha256=None, requires_python=None, yanked=False):
+        self.filename = filename
+        self.url = url
+        self.sha256 = sha256
+        self.requires_python = requires_python
+        self.yanked = yanked
+
+
+def index_files(project, ctx):
+    """Every file the package index lists for project (JSON if offered, else HTML)."""
+    name = re.sub(r"[-_.]+", "-", project).lower()
+    page = package_index().rstrip("/") + "/" + name + "/"
     req = Request(page, headers={"Accept": "application/vnd.pypi.simple.v1+json, "
                                            "text/html;q=0.1"})
     resp = urlopen(req, timeout=TIMEOUT, context=ctx)
     body = resp.read().decode("utf-8")
     base = resp.geturl()
+    out = []
     if "json" in resp.headers.get("Content-Type", ""):
         for f in json.loads(body)["files"]:
-            if f["filename"] == artifact.file:
-                return urljoin(base, f["url"])
-    else:
-        for href, text in re.findall(r'<a[^>]+href="([^"]+)"[^>]*>([^<]+)</a>', body):
-            if text.strip() == artifact.file:
-                return urljoin(base, href.replace("&amp;", "&"))
+            out.append(IndexFile(f["filename"], urljoin(base, f["url"]),
+                                 (f.get("hashes") or {}).get("sha256"),
+                                 f.get("requires-python"), bool(f.get("yanked"))))
+        return out
+    for attrs, text in re.findall(r"<a([^>]*)>([^<]+)</a>", body):
+        href = re.search(r'href="([^"]+)"', attrs)
+        if not href:
+            continue
+        url = urljoin(base, html.unescape(href.group(1)))
+        sha = re.search(r"#sha256=([0-9a-f]{64})", url)
+        rp = re.search(r'data-requires-python="([^"]*)"', attrs)
+        out.append(IndexFile(text.strip(), url.split("#")[0] if sha else url,
+                             sha.group(1) if sha else None,
+                             html.unescape(rp.group(1)) if rp else None,
+                             "data-yanked" in attrs))
+    return out
+
+
+def _index_file_url(artifact, ctx):
+    """The URL the package index gives for artifact.file."""
+    for f in index_files(artifact.project, ctx):
+        if f.filename == artifact.file:
+            return f.url
     raise SourceError("the package index has no file %s for %s" % (artifact.file, artifact.project))
 
 
