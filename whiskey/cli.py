@@ -13,6 +13,7 @@ examples:
   ./build.py list                      variants, tags, whether sources are obtainable here
   ./build.py sources                   each variant's source files: cached and verified, or from where
   ./build.py sources --from DIR        fill the source cache from a directory (or a mirror URL)
+  ./build.py sbom python-3.5 -o sbom.json   CycloneDX SBOM of a built image
   ./build.py update --dry-run          newer pip/setuptools/wheel/mod_wsgi each variant can run
   ./build.py render                    regenerate versions/ from templates/ and matrix.yaml
   ./build.py render --check            fail, naming each stale file, if versions/ is out of date
@@ -118,6 +119,20 @@ def cmd_update(args):
         render.write(matrix.load(args.matrix))
         print("versions/ rendered again: review and commit matrix.yaml and versions/",
               file=sys.stderr)
+    return 0
+
+
+def cmd_sbom(args):
+    from . import images, sbom
+    (variant,) = matrix.select(matrix.load(args.matrix), [args.variant])
+    doc = sbom.for_image(images.client(), variant, args.repository)
+    text_out = json.dumps(doc, indent=1) + "\n"
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text_out)
+        print("%s: %d components" % (args.output, len(doc["components"])), file=sys.stderr)
+    else:
+        sys.stdout.write(text_out)
     return 0
 
 
@@ -235,6 +250,17 @@ def parser():
     s.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     s.add_argument("--ca-bundle", help="extra CA bundle for HTTPS (also $WHISKEY_CA_BUNDLE)")
     s.set_defaults(func=cmd_update)
+
+    s = sub.add_parser("sbom", help="print a CycloneDX SBOM of a built builder image",
+                       description="Describe a built image as CycloneDX 1.5 JSON: its Debian "
+                                   "packages and Python distributions as the image itself lists "
+                                   "them, plus what was compiled from pinned sources (CPython, "
+                                   "OpenSSL) with their sha256.")
+    s.add_argument("variant", metavar="VARIANT")
+    s.add_argument("--repository", default=settings.repository(),
+                   help="image repository the variant was built into (default: %(default)s)")
+    s.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    s.set_defaults(func=cmd_sbom)
 
     s = sub.add_parser("render", help="write versions/ from templates/ and matrix.yaml")
     s.add_argument("--check", action="store_true",
