@@ -308,3 +308,166 @@ def test_empty_source_is_a_clear_error(apps, builder, tmp_path):
     with pytest.raises(s2i.AssembleError) as exc:
         apps.build(builder, "empty", src=str(empty))
     assert "the application source is empty" in exc.value.logs
+
+
+# -- forwarded-for chains (the test client is "the nearest proxy": its requests
+# come from the Docker bridge gateway, a private 172.16.0.0/12 address) ----------------
+
+@pytest.fixture(scope="session")
+def proxied(apps, builder):
+    return apps.build(builder, "proxied")[0]
+
+
+def _gateway(app):
+    """REMOTE_ADDR of a request without forwarded headers: the peer itself."""
+    return app.get("/").json()["REMOTE_ADDR"]
+
+
+@pytest.mark.parametrize("xff, expected", [
+    (None, "gateway"),                                   # 1 hop: no proxy in between
+    ("203.0.113.9", "203.0.113.9"),                      # 2 hops: client, our proxy
+    ("203.0.113.9, 10.1.2.3", "203.0.113.9"),            # 3 hops: 10.1.2.3 is a trusted proxy
+    ("6.6.6.6, 198.51.100.20", "198.51.100.20"),         # a client writing its own entry
+    ("6.6.6.6, 198.51.100.20, 172.16.5.5", "198.51.100.20"),
+], ids=["1-hop", "2-hops", "3-hops", "spoofing-client", "spoofing-client-3-hops"])
+def test_forwarded_for_chain_the_nearest_trusted_proxy_wins(run, proxied, xff, expected):
+    app = run(proxied.id)
+    gateway = _gateway(app)
+    assert gateway.startswith("172.")  # the bridge gateway, inside the default trusted ranges
+    env = app.get("/", headers={"X-Forwarded-For": xff} if xff else {}).json()
+    assert env["REMOTE_ADDR"] == (gateway if expected == "gateway" else expected)
+    assert "6.6.6.6" != env["REMOTE_ADDR"]
+    assert "---> Trusting X-Forwarded-For, X-Forwarded-Port, X-Forwarded-Scheme only from " \
+        "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.0/8 fc00::/7 ::1/128" in app.logs()
+
+
+def test_narrowed_trusted_proxies_ignore_forwarded_headers_from_others(run, proxied):
+    app = run(proxied.id, environment={"WHISKEY_TRUSTED_PROXIES": "192.0.2.0/24"})
+    gateway = _gateway(app)
+    env = app.get("/", headers=SPOOF).json()
+    assert env["REMOTE_ADDR"] == gateway  # the gateway is no longer a trusted proxy
+    assert env["wsgi.url_scheme"] == "http"
+    assert env["HTTP_X_FORWARDED_FOR"] is None  # untrusted: removed, not passed on
+    assert env["HTTP_X_REAL_IP"] is None and env["HTTP_X_CLIENT_IP"] is None
+    assert "only from 192.0.2.0/24 (WHISKEY_TRUSTED_PROXIES)" in app.logs()
+
+
+def test_explicit_trust_proxy_replaces_the_default_set(run, apps, builder, tmp_path):
+    src = copy_app(tmp_path, "proxied")
+    with open(os.path.join(src, ".whiskey", "server_args"), "a") as f:
+        f.write("--trust-proxy 192.0.2.1\n")
+    image, _ = apps.build(builder, "proxied", suffix="-explicit", src=src)
+    app = run(image.id)
+    env = app.get("/", headers={"X-Forwarded-For": "203.0.113.9"}).json()
+    assert env["REMOTE_ADDR"] == _gateway(app)
+    assert "---> Trusting" not in app.logs()
+
+
+def test_forwarded_and_forwarded_host_never_reach_the_app(run, proxied, probe):
+    headers = {"Forwarded": "for=6.6.6.6;host=evil.example;proto=https",
+               "X-Forwarded-Host": "evil.example", "X-Host": "evil.example",
+               "X-Forwarded-Port": "443x"}
+    env = run(proxied.id).get("/", headers=headers).json()
+    assert env["HTTP_FORWARDED"] is None
+    assert env["HTTP_X_FORWARDED_HOST"] is None and env["HTTP_X_HOST"] is None
+    assert env["HTTP_HOST"].startswith("127.0.0.1:")
+    assert env["SERVER_PORT"] != "443x"  # a port that is not a number is dropped
+    # Without any trusted header, too.
+    app = run(probe[0].id)
+    code, out = app.exec(["python", "-c",
+                          "import sys; sys.stdout.write(open('/tmp/whiskey-1001/whiskey-httpd.conf')"
+                          ".read())"])
+    assert "RequestHeader unset Forwarded" in out and "RequestHeader unset X-Forwarded-Host" in out
+
+
+# -- smaller holes ------------------------------------------------------------------
+
+@pytest.mark.parametrize("option", ["--locale", "--host", "--lang"])
+def test_shell_syntax_in_values_for_apachectl_is_refused(apps, builder, docker_client, tmp_path,
+                                                          option):
+    src = write_app(tmp_path, {"wsgi.py": "",
+                               ".whiskey/server_args": "%s '0$(touch /tmp/pwned)'\n" % option})
+    image, _ = apps.build(builder, "apachectl-injection", src=src, suffix=option)
+    status, logs = run_to_exit(
+        docker_client, image.id, timeout=60,
+        command=["bash", "-c", "/usr/libexec/s2i/run; echo status=$?; "
+                               "if [ -e /tmp/pwned ]; then echo PWNED; else echo clean; fi"])
+    errors = [line for line in logs.splitlines() if line.startswith("whiskey: ERROR")]
+    assert errors == ["whiskey: ERROR: .whiskey/server_args: %s '0$(touch /tmp/pwned)' is "
+                      "refused: mod_wsgi-express writes this value into a shell script, so it "
+                      "may only contain letters, digits and _.,:@%%+=/~[]-" % option]
+    assert "status=2" in logs and "clean" in logs and "PWNED" not in logs
+
+
+@pytest.fixture(scope="session")
+def preloading(apps, builder, tmp_path_factory):
+    src = copy_app(tmp_path_factory.mktemp("preload"), "probe")
+    with open(os.path.join(src, ".whiskey", "user_vars", "LD_PRELOAD"), "w") as f:
+        f.write("libbz2.so.1.0")
+    return apps.build(builder, "probe", suffix="-preload", src=src)[0]
+
+
+def test_user_vars_ld_preload_keeps_the_random_uid_preload(run, preloading):
+    # Read-only root: the passwd entry can only come from nss_wrapper.
+    app = run(preloading.id, user="123456:0", read_only=True, tmpfs={"/tmp": ""})
+    libs = app.get("/maps").json()
+    assert any(lib.startswith("libbz2.so") for lib in libs), libs  # the app's preload
+    assert "libnss_wrapper.so" in libs  # and nss_wrapper's
+    assert app.get("/whoami").json()["name"] == "whiskey"
+
+
+def test_start_hook_without_shebang_runs_under_bash_like_the_others(apps, builder, run,
+                                                                     tmp_path):
+    src = write_app(tmp_path, {
+        "wsgi.py": "def application(environ, start_response):\n"
+                   "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                   "    return [b'started by the hook']\n",
+        ".whiskey/server_args": "--entry-point wsgi.py\n",
+        ".whiskey/action_hooks/start": 'echo "start hook under bash $BASH_VERSION"\n'
+                                       'exec mod_wsgi-express start-server "$@"\n'})
+    os.chmod(os.path.join(src, ".whiskey", "action_hooks", "start"), 0o755)
+    image, _ = apps.build(builder, "start-no-shebang", src=src)
+    app = run(image.id)
+    assert app.get("/").text == "started by the hook"
+    assert "start hook under bash " in app.logs()
+    assert "Traceback" not in app.logs()
+
+
+def _wait_for(app, text, timeout=15):
+    deadline = time.time() + timeout
+    while text not in app.logs() and time.time() < deadline:
+        time.sleep(0.3)
+    return app.logs()
+
+
+def test_apache_killed_by_a_signal_is_named_in_the_log(run, probe):
+    app = run(probe[0].id)
+    code, pid = app.exec(["sh", "-c", "cat /tmp/whiskey-1001/httpd/httpd.pid"])
+    pid = pid.strip()
+    assert code == 0 and pid.isdigit()
+    app.exec(["kill", "-9", pid])
+    app.container.wait(timeout=20)
+    assert "whiskey: ERROR: Apache (pid %s) was killed by SIGKILL (9)" % pid in app.logs()
+
+
+def test_daemon_process_killed_by_a_signal_is_named_in_the_log(run, probe):
+    app = run(probe[0].id)
+    code, pid = app.exec(["sh", "-c", 'for p in /proc/[0-9]*; do '
+                          'c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); case $c in "(wsgi:"*) '
+                          'echo ${p#/proc/}; kill -9 ${p#/proc/}; break;; esac; done'])
+    pid = pid.strip()
+    assert code == 0 and pid.isdigit(), pid
+    logs = _wait_for(app, "terminated by signal 9")
+    died = [line for line in logs.splitlines() if "terminated by signal 9" in line]
+    assert died and "pid=%s" % pid in died[0] and "'localhost:8080'" in died[0]
+    assert app.get("/").text == "probe ok"  # and it was restarted
+
+
+def test_docker_exec_under_a_random_uid_has_a_name(run, probe):
+    app = run(probe[0].id, user="123456:0")
+    code, out = app.exec(["whoami"])
+    assert (code, out.strip()) == (0, "whiskey")
+    code, out = app.exec(["sh", "-c", "echo ~"])
+    assert out.strip() == "/opt/app-root/src"
+    code, out = app.exec(["sh", "-c", "find / -xdev -type f -perm /6000 2>/dev/null | head -3"])
+    assert out.strip() == ""  # no setuid/setgid program can use a planted passwd entry

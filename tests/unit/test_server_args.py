@@ -20,6 +20,10 @@ DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
 FIXED = DEFAULTS + ["--locale", "C.UTF-8", "--processes", "1", "--threads", "16"]
 
 
+SCRUB = ("RequestHeader unset Forwarded\nRequestHeader unset X-Forwarded-Host\n"
+         "RequestHeader unset X-Host\n")
+
+
 def args(text="", **env):
     return server.server_args(env, text)
 
@@ -256,7 +260,7 @@ def test_main_execs_mod_wsgi_express(app):
     with open(str(out) + ".apachectl") as f:
         assert f.read() == "apachectl start -DFOREGROUND\n"
     with open(runtime + "/whiskey-httpd.conf") as f:
-        assert f.read() == "GracefulShutdownTimeout 8\n"
+        assert f.read() == "GracefulShutdownTimeout 8\n" + SCRUB + "LogLevel wsgi:info\n"
 
 
 def test_stop_timeout_is_configurable(app):
@@ -264,7 +268,7 @@ def test_stop_timeout_is_configurable(app):
     env["WHISKEY_STOP_TIMEOUT"] = "3"
     assert _run(env).returncode == 0
     with open(env["WHISKEY_RUNTIME_DIR"] + "/whiskey-httpd.conf") as f:
-        assert f.read() == "GracefulShutdownTimeout 3\n"
+        assert f.read().splitlines()[0] == "GracefulShutdownTimeout 3"
 
 
 def test_options_mod_wsgi_express_rejects_end_the_start(app):
@@ -340,3 +344,142 @@ def test_main_reports_bad_server_args(app):
     assert proc.returncode == 2
     assert proc.stderr.startswith("whiskey: ERROR: .whiskey/server_args: no closing quotation")
     assert not out.exists()
+
+
+# -- values that end up in apachectl (a bash script) ---------------------------------
+
+@pytest.mark.parametrize("words", [
+    ["--locale", "$(touch /tmp/pwned)"], ["--locale=x'$(id)'"], ["--host", "0.0.0.0`id`"],
+    ["--lang", 'a"b'], ["--loc", "a;b"], ["--process-name", "a b"], ["--user", "x\ny"],
+    ["--envvars-script", "/x;id"], ["--working-directory", "/opt/$HOME"], ["--locale", ""]])
+def test_shell_syntax_in_script_values_is_refused(words):
+    with pytest.raises(server.ServerArgsError) as e:
+        server.check_script_values(words, ".whiskey/server_args")
+    assert str(e.value).startswith(".whiskey/server_args: --")
+    assert "refused" in str(e.value)
+
+
+@pytest.mark.parametrize("words", [
+    ["--locale", "de_DE.UTF-8"], ["--locale", "sr_RS.UTF-8@latin"], ["--host", "::1"],
+    ["--host", "[fe80::1%eth0]"], ["--host=app.example.org"], ["--setenv", "X", "$(id)"],
+    ["--working-directory", "/opt/app-root/src"], ["--locale"], ["--processes", "2"]])
+def test_ordinary_script_values_pass(words):
+    server.check_script_values(words, ".whiskey/server_args")
+
+
+def test_main_refuses_a_locale_with_shell_syntax(app, tmp_path):
+    src, out, env = app
+    marker = tmp_path / "pwned"
+    (src / ".whiskey" / "server_args").write_text("--locale '$(touch %s)'\n" % marker)
+    proc = _run(env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("whiskey: ERROR: .whiskey/server_args: --locale ")
+    assert len(proc.stderr.splitlines()) == 1
+    assert not out.exists() and not marker.exists()
+
+
+def test_main_refuses_a_bad_lang_from_the_environment(app):
+    src, out, env = app
+    env["LANG"] = "C.UTF-8$(id)"
+    proc = _run(env)
+    assert proc.returncode == 2 and "environment" in proc.stderr and not out.exists()
+
+
+# -- trusted proxies ------------------------------------------------------------------
+
+XFF = ["--trust-proxy-header", "X-Forwarded-For"]
+
+
+def test_no_trust_proxy_header_no_trusted_proxies():
+    assert server.trusted_proxies(["--port", "80"], {}) == ([], None)
+
+
+def test_default_trusted_proxies_are_private_ranges():
+    extra, cidrs = server.trusted_proxies(XFF, {})
+    assert cidrs == list(server.DEFAULT_TRUSTED_PROXIES)
+    assert extra[:4] == ["--trust-proxy", "10.0.0.0/8", "--trust-proxy", "172.16.0.0/12"]
+    assert len(extra) == 2 * len(cidrs)
+
+
+def test_explicit_trust_proxy_wins():
+    assert server.trusted_proxies(XFF + ["--trust-proxy", "1.2.3.4"], {}) == ([], None)
+    assert server.trusted_proxies(XFF + ["--trust-proxy=1.2.3.4"], {}) == ([], None)
+
+
+@pytest.mark.parametrize("value, cidrs", [("192.0.2.0/24", ["192.0.2.0/24"]),
+                                          ("10.1.0.0/16, 2001:db8::/32",
+                                           ["10.1.0.0/16", "2001:db8::/32"]),
+                                          ("none", ["0.0.0.0/32"])])
+def test_whiskey_trusted_proxies_overrides(value, cidrs):
+    extra, got = server.trusted_proxies(XFF, {"WHISKEY_TRUSTED_PROXIES": value})
+    assert got == cidrs
+    assert extra[1::2] == cidrs
+
+
+def test_whiskey_trusted_proxies_all_is_mod_wsgis_own_default():
+    assert server.trusted_proxies(XFF, {"WHISKEY_TRUSTED_PROXIES": "all"}) == ([], None)
+
+
+def test_whiskey_trusted_proxies_rejects_junk():
+    with pytest.raises(server.ServerArgsError):
+        server.trusted_proxies(XFF, {"WHISKEY_TRUSTED_PROXIES": "10.0.0.0/8 $(id)"})
+
+
+def test_forwarded_and_host_headers_are_scrubbed_unless_trusted():
+    conf = server.httpd_directives([], {})
+    assert "RequestHeader unset Forwarded\n" in conf
+    assert "RequestHeader unset X-Forwarded-Host\n" in conf
+    conf = server.httpd_directives(["--trust-proxy-header", "X-Forwarded-Host"], {})
+    assert "RequestHeader unset Forwarded\n" in conf
+    assert "X-Forwarded-Host" not in conf
+
+
+def test_forwarded_port_must_be_a_number():
+    conf = server.httpd_directives(["--trust-proxy-header", "X-Forwarded-Port"], {})
+    assert 'RequestHeader unset X-Forwarded-Port "expr=' in conf
+
+
+def test_daemon_deaths_are_logged_unless_the_level_is_already_lower():
+    assert "LogLevel wsgi:info" in server.httpd_directives([], {})
+    assert "LogLevel" not in server.httpd_directives(["--log-level", "debug"], {})
+
+
+def test_main_adds_and_logs_trusted_proxies(app):
+    src, out, env = app
+    (src / ".whiskey" / "server_args").write_text("--trust-proxy-header X-Forwarded-For\n")
+    proc = _run(env)
+    assert proc.returncode == 0, proc.stderr
+    argv = out.read_text().splitlines()
+    assert argv[argv.index("X-Forwarded-For") - 1] == "--trust-proxy-header"
+    assert ["--trust-proxy", "172.16.0.0/12"] == argv[argv.index("172.16.0.0/12") - 1:
+                                                      argv.index("172.16.0.0/12") + 1]
+    assert "---> Trusting X-Forwarded-For only from 10.0.0.0/8 172.16.0.0/12" in proc.stderr
+
+
+# -- the start hook and how Apache ends -------------------------------------------------
+
+def test_start_hook_without_shebang_runs_under_bash(app):
+    src, out, env = app
+    hook = src / ".whiskey" / "action_hooks" / "start"
+    hook.write_text('printf "%s\\n" "hook:$BASH_VERSION" "$@" > "$OUT"\n')
+    hook.chmod(0o755)
+    proc = _run(env)
+    assert proc.returncode == 0, proc.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("hook:") and lines[0] != "hook:"
+    assert lines[1:] == FIXED
+
+
+def test_apache_killed_by_a_signal_is_named():
+    import signal
+    status = 9  # a wait status: killed by SIGKILL
+    assert server.report_exit(42, status, None, False) == 128 + signal.SIGKILL
+    assert server.signal_name(signal.SIGKILL) == "SIGKILL"
+    assert server.signal_name(signal.SIGSEGV) == "SIGSEGV"
+
+
+def test_apache_killed_by_the_oom_killer_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(server, "oom_kills", lambda: 3)
+    assert server.report_exit(42, 9, 2, False) == 137
+    err = capsys.readouterr().err
+    assert "Apache (pid 42) was killed by SIGKILL (9): the kernel's OOM killer" in err

@@ -70,6 +70,10 @@ def application(environ, start_response):
                 f.write("ok")
             written.append(target)
         return _json(start_response, written)
+    if path == "/maps":  # the shared libraries this process has loaded
+        with open("/proc/self/maps") as f:
+            libs = set(line.split()[-1].rsplit("/", 1)[-1] for line in f if ".so" in line)
+        return _json(start_response, sorted(libs))
     if path == "/print":
         print("whiskey-probe-stdout-marker")
         print("whiskey-probe-stderr-marker", file=sys.stderr)

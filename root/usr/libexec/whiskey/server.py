@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
 
@@ -233,6 +234,138 @@ def server_args(env, server_args_text="", cpus=1.0):
             split(server_args_text, env))
 
 
+# Options whose values mod_wsgi-express writes into the `apachectl` and
+# `envvars` scripts that bash runs (some inside "...", some unquoted): a
+# value with shell syntax in it would be executed there.  Their values must
+# consist of these characters only (enough for locales, host names, IPv4
+# and IPv6 addresses, user and group names, and file paths).
+SCRIPT_OPTIONS = ("--locale", "--lang", "--host", "--user", "--group", "--process-name",
+                  "--working-directory", "--server-root", "--envvars-script",
+                  "--shell-executable", "--httpd-executable", "--modules-directory",
+                  "--gdb-executable")
+SAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789_.,:@%+=/~[]-")
+
+
+def _script_option(word):
+    """The SCRIPT_OPTIONS entry word names (optparse takes unambiguous
+    abbreviations, so any prefix of one counts), else None."""
+    name = word.split("=", 1)[0]
+    if len(name) < 4 or not name.startswith("--"):
+        return None
+    for option in SCRIPT_OPTIONS:
+        if option.startswith(name):
+            return option
+    return None
+
+
+def check_script_values(words, source):
+    """Raise ServerArgsError for a value that would be shell syntax in apachectl."""
+    for i, word in enumerate(words):
+        option = _script_option(word)
+        if option is None:
+            continue
+        if "=" in word:
+            value = word.split("=", 1)[1]
+        elif i + 1 < len(words):
+            value = words[i + 1]
+        else:
+            continue
+        if not value or any(c not in SAFE_CHARS for c in value):
+            raise ServerArgsError(
+                "%s: %s %r is refused: mod_wsgi-express writes this value into a shell "
+                "script, so it may only contain letters, digits and _.,:@%%+=/~[]-"
+                % (source, option, value))
+
+
+# Proxies trusted to set the forwarded headers named by --trust-proxy-header
+# when no --trust-proxy is given: the private ranges a platform's router
+# (OpenShift, Kubernetes ingress, Docker) connects from, and loopback.
+# mod_wsgi alone would trust every peer, so a client's own X-Forwarded-For
+# entry would win.
+DEFAULT_TRUSTED_PROXIES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
+                           "fc00::/7", "::1/128")
+# WHISKEY_TRUSTED_PROXIES=none: no peer is trusted (every forwarded header
+# is removed).  0.0.0.0 is never the address of a TCP peer.
+NO_PROXY = ("0.0.0.0/32",)
+
+
+def _has_option(args, option):
+    return any(a == option or a.startswith(option + "=") for a in args)
+
+
+def trusted_proxies(args, env):
+    """(extra options, trusted addresses or None) for the proxy headers.
+
+    Only when some --trust-proxy-header is given and no --trust-proxy:
+    $WHISKEY_TRUSTED_PROXIES (space or comma separated CIDRs, ``none`` or
+    ``all``) or DEFAULT_TRUSTED_PROXIES.
+    """
+    if not _has_option(args, "--trust-proxy-header") or _has_option(args, "--trust-proxy"):
+        return [], None
+    value = env.get("WHISKEY_TRUSTED_PROXIES", "").replace(",", " ").split()
+    if not value:
+        cidrs = DEFAULT_TRUSTED_PROXIES
+    elif value == ["all"]:
+        return [], None
+    elif value == ["none"]:
+        cidrs = NO_PROXY
+    else:
+        for cidr in value:
+            if any(c not in "0123456789abcdefABCDEF.:/" for c in cidr):
+                raise ServerArgsError("WHISKEY_TRUSTED_PROXIES: %r is not an IP address or "
+                                      "CIDR (or give none or all)" % cidr)
+        cidrs = value
+    extra = []
+    for cidr in cidrs:
+        extra += ["--trust-proxy", cidr]
+    return extra, list(cidrs)
+
+
+def trusted_headers(args):
+    """The header names given with --trust-proxy-header."""
+    names = []
+    for i, word in enumerate(args):
+        if word.startswith("--trust-proxy-header="):
+            names.append(word.split("=", 1)[1])
+        elif word == "--trust-proxy-header" and i + 1 < len(args):
+            names.append(args[i + 1])
+    return names
+
+
+# Forwarded headers mod_wsgi does not handle unless configured: Forwarded
+# (RFC 7239; mod_wsgi never parses it) and the host ones (applied only when
+# named by --trust-proxy-header).  Passed through, an application or
+# framework (Django's USE_X_FORWARDED_HOST) could believe a client's value,
+# so Apache removes them before the application sees the request.
+SCRUBBED_HEADERS = ("Forwarded", "X-Forwarded-Host", "X-Host")
+
+
+def httpd_directives(args, env):
+    """Apache directives of whiskey's --include-file."""
+    lines = ["GracefulShutdownTimeout %d" % int(env.get("WHISKEY_STOP_TIMEOUT", "8"))]
+    trusted = [name.lower() for name in trusted_headers(args)]
+    for name in SCRUBBED_HEADERS:
+        if name.lower() not in trusted:
+            lines.append("RequestHeader unset %s" % name)
+    # A trusted proxy's X-Forwarded-Port becomes SERVER_PORT as it is: one
+    # that is not a port number is dropped.
+    if "x-forwarded-port" in trusted:
+        lines.append('RequestHeader unset X-Forwarded-Port '
+                     '"expr=%{req:X-Forwarded-Port} !~ /^[0-9]{1,5}$/"')
+    # mod_wsgi names the daemon process that died and the signal that killed
+    # it only at level info.
+    level = "warn"
+    for i, word in enumerate(args):
+        if word == "--log-level" and i + 1 < len(args):
+            level = args[i + 1]
+        elif word.startswith("--log-level="):
+            level = word.split("=", 1)[1]
+    if level not in ("info", "debug") and not level.startswith("trace"):
+        lines.append("LogLevel wsgi:info")
+    return "".join(line + "\n" for line in lines)
+
+
 def runtime_dir(env):
     return env.get("WHISKEY_RUNTIME_DIR") or os.path.join(
         env.get("TMPDIR", "/tmp"), "whiskey-%d" % os.getuid())
@@ -250,7 +383,7 @@ def setup_server(args, root, env):
     if not os.path.isdir(os.path.dirname(root)):
         os.makedirs(os.path.dirname(root))
     with open(include, "w") as f:
-        f.write("GracefulShutdownTimeout %d\n" % int(env.get("WHISKEY_STOP_TIMEOUT", "8")))
+        f.write(httpd_directives(args, env))
     cmd = (["mod_wsgi-express", "setup-server"] + args +
            ["--include-file", include, "--server-root", root])
     sys.stderr.write("---> mod_wsgi-express setup-server %s\n" % " ".join(args))
@@ -281,8 +414,11 @@ def _in_child():
 def supervise(root):
     """Run Apache in its own process group, translate signals, return its status."""
     child = []
+    stopping = []
 
     def forward(signum, frame):
+        if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            stopping.append(signum)
         if child:
             try:
                 os.kill(child[0].pid, SIGNAL_MAP[signum])
@@ -299,16 +435,83 @@ def supervise(root):
     # foreground process group, where the kernel delivers WINCH.
     child.append(subprocess.Popen(["/bin/bash", os.path.join(root, "apachectl"),
                                    "start", "-DFOREGROUND"], preexec_fn=_in_child))
+    # Poll rather than block in waitpid, and stay single-threaded: Python 2
+    # runs signal handlers only in the main thread, between bytecodes.
+    oom_before = seen = oom_kills()
     while True:
         try:
-            _pid, status = os.waitpid(child[0].pid, 0)
-            break
+            pid, status = os.waitpid(child[0].pid, os.WNOHANG)
         except OSError as exc:
             if exc.errno != errno.EINTR:
                 raise
+            continue
+        if pid:
+            break
+        now = oom_kills()
+        if seen is not None and now is not None and now > seen:
+            sys.stderr.write("whiskey: ERROR: the kernel's OOM killer killed %d process(es) in "
+                             "this container: it ran out of memory (a mod_wsgi daemon process "
+                             "killed so is logged as terminated by signal 9)\n" % (now - seen))
+            sys.stderr.flush()
+        seen = now
+        time.sleep(0.5)
+    return report_exit(child[0].pid, status, oom_before, bool(stopping))
+
+
+def signal_name(signum):
+    for name in dir(signal):
+        if name.startswith("SIG") and not name.startswith("SIG_") and \
+                getattr(signal, name) == signum:
+            return name
+    return "signal %d" % signum
+
+
+def oom_kills():
+    """How many processes the kernel's OOM killer killed in this container's
+    cgroup (v2 memory.events, v1 memory.oom_control); None if unknown."""
+    for path in ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    fields = line.split()
+                    if len(fields) == 2 and fields[0] == "oom_kill":
+                        return int(fields[1])
+        except (IOError, OSError, ValueError):
+            pass
+    return None
+
+
+def report_exit(pid, status, oom_before, stopping):
+    """Log why Apache's parent process ended; the exit status to return."""
     if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)
+        signum = os.WTERMSIG(status)
+        cause = ""
+        after = oom_kills()
+        if signum == signal.SIGKILL and oom_before is not None and after is not None \
+                and after > oom_before:
+            cause = ": the kernel's OOM killer (the container ran out of memory)"
+        sys.stderr.write("whiskey: ERROR: Apache (pid %d) was killed by %s (%d)%s\n"
+                         % (pid, signal_name(signum), signum, cause))
+        sys.stderr.flush()
+        return 128 + signum
+    code = os.WEXITSTATUS(status)
+    if code != 0 or not stopping:
+        sys.stderr.write("whiskey: %s: Apache (pid %d) exited with status %d%s\n"
+                         % ("ERROR" if code else "WARNING", pid, code,
+                            "" if stopping else " without being asked to stop"))
+        sys.stderr.flush()
+    return code
+
+
+def exec_hook(path, args):
+    """Replace this process with the hook, as bash runs the other hooks: a
+    script without a #! line is run by bash instead of failing (ENOEXEC)."""
+    try:
+        os.execv(path, [path] + args)
+    except OSError as exc:
+        if exc.errno != errno.ENOEXEC:
+            raise
+    os.execv("/bin/bash", ["/bin/bash", path] + args)
 
 
 def main(argv):
@@ -321,15 +524,27 @@ def main(argv):
             text = f.read()
     try:
         args = server_args(env, text, container_cpus(env)) + argv
+        check_script_values(split(text, env), ".whiskey/server_args")
+        check_script_values(argv, "the container's command")
+        check_script_values(args, "the server options (environment: LANG, MOD_WSGI_*)")
+        extra, proxies = trusted_proxies(args, env)
     except ServerArgsError as exc:
         sys.stderr.write("whiskey: ERROR: %s\n" % exc)
         return 2
+    args += extra
+    if proxies is not None:
+        sys.stderr.write("---> Trusting %s only from %s (WHISKEY_TRUSTED_PROXIES)\n"
+                         % (", ".join(trusted_headers(args)),
+                            "no peer" if proxies == list(NO_PROXY) else " ".join(proxies)))
+    elif _has_option(args, "--trust-proxy-header") and not _has_option(args, "--trust-proxy"):
+        sys.stderr.write("whiskey: WARNING: WHISKEY_TRUSTED_PROXIES=all: %s are believed "
+                         "from every client\n" % ", ".join(trusted_headers(args)))
     start = os.path.join(app_src, ".whiskey", "action_hooks", "start")
     if os.path.exists(start):
         if os.access(start, os.X_OK):
             sys.stderr.write("---> Running action hook start (replaces mod_wsgi-express)\n")
             sys.stderr.flush()
-            os.execv(start, [start] + args)
+            exec_hook(start, args)
         sys.stderr.write("whiskey: WARNING: .whiskey/action_hooks/start is not "
                          "executable (chmod +x it); starting mod_wsgi-express\n")
     root = os.path.join(runtime_dir(env), "httpd")
