@@ -127,31 +127,12 @@ def image_id(client, name):
         return None
 
 
-def refresh(client, name, log=print):
-    """Get ``name`` anew (security updates): pull it, else debootstrap it again."""
-    import docker.errors
-    try:
-        log("pulling %s" % name)
-        client.images.pull(name)
-        return "pulled"
-    except docker.errors.APIError as exc:
-        log("cannot pull %s (%s); creating it anew with debootstrap"
-            % (name, str(exc).splitlines()[0][:200]))
-    create(client, name, say=log)
-    return "created"
+def refresh(client, name, log=print, pull=True):
+    """Get ``name`` anew: pull it, else (or with pull=False) debootstrap it.
 
-
-def ensure(client, name, log=print, pull=True):
-    """Make sure the engine has ``name``: use it, else pull it, else debootstrap it.
-
-    Returns how it was obtained: "present", "pulled" or "created".
+    Returns "pulled" or "created".
     """
     import docker.errors
-    try:
-        client.images.get(name)
-        return "present"
-    except docker.errors.ImageNotFound:
-        pass
     if pull:
         try:
             log("pulling %s" % name)
@@ -162,3 +143,13 @@ def ensure(client, name, log=print, pull=True):
                 % (name, str(exc).splitlines()[0][:200]))
     create(client, name, say=log)
     return "created"
+
+
+def ensure(client, name, log=print, pull=True):
+    """Make sure the engine has ``name``: use it, else pull it, else debootstrap it.
+
+    Returns how it was obtained: "present", "pulled" or "created".
+    """
+    if image_id(client, name) is not None:
+        return "present"
+    return refresh(client, name, log, pull)
