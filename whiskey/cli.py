@@ -208,6 +208,15 @@ def cmd_ci_matrix(args):
     return 0
 
 
+def _variants_argument(s: argparse.ArgumentParser) -> None:
+    s.add_argument("variants", nargs="*", metavar="VARIANT")
+
+
+def _ca_bundle_option(s: argparse.ArgumentParser, used_for: str) -> None:
+    """--ca-bundle, read through _ca_bundle() (which also takes $WHISKEY_CA_BUNDLE)."""
+    s.add_argument("--ca-bundle", help="extra CA bundle for %s (also $WHISKEY_CA_BUNDLE)" % used_for)
+
+
 def parser():
     p = argparse.ArgumentParser(
         prog="build.py", description="Render, build and test the whiskey S2I builder images.",
@@ -217,10 +226,10 @@ def parser():
     sub.required = True
 
     s = sub.add_parser("list", help="list variants, their tags and whether sources are obtainable")
-    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    _variants_argument(s)
     s.add_argument("--offline", action="store_true", help="do not probe source availability")
     s.add_argument("--json", action="store_true", help="print the list as JSON")
-    s.add_argument("--ca-bundle", help="extra CA bundle for HTTPS (also $WHISKEY_CA_BUNDLE)")
+    _ca_bundle_option(s, "HTTPS")
     s.set_defaults(func=cmd_list)
 
     s = sub.add_parser("sources", help="list each variant's source files and fill the source cache",
@@ -231,12 +240,12 @@ def parser():
                                    "from a base URL (air-gapped machines, mirrors); only files "
                                    "with the pinned sha256 enter the cache."
                                    % "~/.cache/whiskey/sources")
-    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    _variants_argument(s)
     s.add_argument("--from", dest="origin", metavar="DIR|URL",
                    help="fill the cache from this directory or base URL (FILE is looked up as "
                         "DIR/FILE or URL/FILE)")
     s.add_argument("--json", action="store_true", help="print the list as JSON")
-    s.add_argument("--ca-bundle", help="extra CA bundle for --from URL (also $WHISKEY_CA_BUNDLE)")
+    _ca_bundle_option(s, "--from URL")
     s.set_defaults(func=cmd_sources)
 
     s = sub.add_parser("update", help="move pins to the newest files each variant's Python can run",
@@ -246,9 +255,9 @@ def parser():
                                    "Requires-Python admits the variant's Python and that meets the "
                                    "pin's `constraint`; rewrite matrix.yaml with the new file and "
                                    "sha256 and render versions/ again.")
-    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    _variants_argument(s)
     s.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
-    s.add_argument("--ca-bundle", help="extra CA bundle for HTTPS (also $WHISKEY_CA_BUNDLE)")
+    _ca_bundle_option(s, "HTTPS")
     s.set_defaults(func=cmd_update)
 
     s = sub.add_parser("sbom", help="print a CycloneDX SBOM of a built builder image",
@@ -268,7 +277,7 @@ def parser():
     s.set_defaults(func=cmd_render)
 
     s = sub.add_parser("base", help="make sure base images exist (pull, else debootstrap)")
-    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    _variants_argument(s)
     s.add_argument("--no-pull", action="store_true", help="do not try a registry first")
     s.set_defaults(func=cmd_base)
 
@@ -278,10 +287,10 @@ def parser():
                                    "reason).  A variant whose image already carries the hash of its "
                                    "current inputs (rendered files, pinned sources, base) is not "
                                    "built again.  Full logs go to build-logs/<variant>.log.")
-    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    _variants_argument(s)
     s.add_argument("--repository", default=settings.repository(),
                    help="image repository to tag into (default: %(default)s)")
-    s.add_argument("--ca-bundle", help="extra CA bundle for fetching sources (also $WHISKEY_CA_BUNDLE)")
+    _ca_bundle_option(s, "fetching sources")
     s.add_argument("-j", "--jobs", type=_positive, default=1,
                    help="build this many variants at once (default: %(default)s)")
     s.add_argument("--force", action="store_true",
@@ -300,7 +309,7 @@ def parser():
                                    "the variants they test; select them by name (default: "
                                    "$WHISKEY_VARIANTS, else every variant).  Arguments after -- go "
                                    "to pytest, e.g. `test python-2.7 -e behaviour -- -k proxy`.")
-    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    _variants_argument(s)
     s.add_argument("-e", "--env", help="tox envs (default: unit,lint,behaviour)")
     s.set_defaults(pytest_args=[])  # everything after `--`, split off in main()
     s.set_defaults(func=cmd_test)
@@ -313,7 +322,7 @@ def parser():
                                    "$WHISKEY_REGISTRY_USER and $WHISKEY_REGISTRY_PASSWORD are "
                                    "set, logs in with them first; otherwise the engine's "
                                    "credentials (docker login) apply.")
-    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    _variants_argument(s)
     s.add_argument("--registry", required=True,
                    help="HOST[:PORT]/NAMESPACE to push to, e.g. registry.example:5000/team")
     s.add_argument("--repository",
@@ -325,7 +334,7 @@ def parser():
                        description="Print {\"include\": [{variant, python, base, tags}, ...]} "
                                    "on one line, in matrix.yaml order, for a workflow's "
                                    "strategy.matrix (default: every variant).")
-    s.add_argument("variants", nargs="*", metavar="VARIANT")
+    _variants_argument(s)
     s.set_defaults(func=cmd_ci_matrix)
     return p
 
