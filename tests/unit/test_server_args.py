@@ -228,6 +228,7 @@ def app(tmp_path):
         'echo "apachectl $*" > "$OUT.apachectl"\n'
         'trap \'echo WINCH >> "$OUT.signals"; exit 0\' WINCH\n'
         'trap \'echo TERM >> "$OUT.signals"; exit 0\' TERM\n'
+        'for sig in $APACHE_IGNORE; do trap "echo $sig >> \\"\\$OUT.signals\\"" "$sig"; done\n'
         'if [ -n "$APACHE_WAIT" ]; then echo $$ > "$OUT.pid"; touch "$OUT.ready";'
         ' while :; do sleep 0.1; done; fi\n'
         'exit "${APACHE_EXIT:-0}"\n'
@@ -260,15 +261,67 @@ def test_main_execs_mod_wsgi_express(app):
     with open(str(out) + ".apachectl") as f:
         assert f.read() == "apachectl start -DFOREGROUND\n"
     with open(runtime + "/whiskey-httpd.conf") as f:
-        assert f.read() == "GracefulShutdownTimeout 8\n" + SCRUB + "LogLevel wsgi:info\n"
+        conf = f.read()
+    # Requests get 6 of the 8 s a stop may take; then the front end's sizing
+    # and the loopback-only status page.
+    assert conf.startswith("GracefulShutdownTimeout 6\n" + SCRUB + "LogLevel wsgi:info\n")
+    assert "MaxRequestWorkers 1280\n" in conf and "SetHandler server-status\n" in conf
 
 
-def test_stop_timeout_is_configurable(app):
+@pytest.mark.parametrize("value, graceful", [("3", 1), ("20", 18), ("1", 1)])
+def test_stop_timeout_is_configurable(app, value, graceful):
     src, out, env = app
-    env["WHISKEY_STOP_TIMEOUT"] = "3"
+    env["WHISKEY_STOP_TIMEOUT"] = value
     assert _run(env).returncode == 0
     with open(env["WHISKEY_RUNTIME_DIR"] + "/whiskey-httpd.conf") as f:
-        assert f.read().splitlines()[0] == "GracefulShutdownTimeout 3"
+        assert f.read().splitlines()[0] == "GracefulShutdownTimeout %d" % graceful
+
+
+@pytest.mark.parametrize("value", ["8s", "inf", "-1", "nan"])
+def test_a_stop_timeout_that_is_not_a_number_is_one_line(app, value):
+    src, out, env = app
+    env["WHISKEY_STOP_TIMEOUT"] = value
+    proc = _run(env)
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr == ("whiskey: ERROR: WHISKEY_STOP_TIMEOUT: %r is not a number of seconds\n"
+                           % value)
+
+
+def test_a_server_that_ignores_the_stop_is_ended_within_the_stop_timeout(app):
+    """Apache stuck on a request that never ends: the supervisor stops it
+    (TERM) after the graceful part, kills its process group at the end and
+    exits 143, before Docker's own SIGKILL."""
+    import signal
+    import time
+    src, out, env = app
+    env["APACHE_WAIT"] = "1"
+    env["APACHE_IGNORE"] = "WINCH TERM"
+    env["WHISKEY_STOP_TIMEOUT"] = "3"
+    proc = subprocess.Popen([sys.executable, SERVER], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = str(out) + ".ready"
+        deadline = time.time() + 20
+        while not os.path.exists(ready) and time.time() < deadline:
+            time.sleep(0.05)
+        assert os.path.exists(ready), "fake apache never started"
+        began = time.time()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 143
+        elapsed = time.time() - began
+        stderr = proc.stderr.read()
+    finally:
+        proc.kill()
+        try:
+            with open(str(out) + ".pid") as f:
+                os.killpg(int(f.read()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+    assert 1 <= elapsed < 3, elapsed
+    assert "requests still running 1 s after the stop signal are cut off" in stderr
+    assert "in flight when the stop began: unknown" in stderr  # no status page in the fake
+    assert "Apache did not stop" in stderr
+    with open(str(out) + ".signals") as f:
+        assert f.read().split() == ["WINCH", "TERM"]
 
 
 def test_options_mod_wsgi_express_rejects_end_the_start(app):
@@ -483,3 +536,61 @@ def test_apache_killed_by_the_oom_killer_says_so(monkeypatch, capsys):
     assert server.report_exit(42, 9, 2, False) == 137
     err = capsys.readouterr().err
     assert "Apache (pid 42) was killed by SIGKILL (9): the kernel's OOM killer" in err
+
+
+# -- slow clients, hung requests, stops ------------------------------------------------
+
+def test_front_end_is_sized_for_slow_clients_unless_max_clients_is_given():
+    conf = server.front_end_directives(["--processes", "1"])
+    assert conf.count("MaxRequestWorkers 1280") == 2  # event and worker MPMs
+    assert "<IfModule mpm_event_module>" in conf and "StartServers 1" in conf
+    assert server.front_end_directives(["--max-clients", "50"]) == []
+    assert server.front_end_directives(args(MOD_WSGI_MAX_CLIENTS="50")) == []
+
+
+@pytest.mark.parametrize("argv, version, expected", [
+    ([], (6, 1, 1), ["--request-timeout", "16"]),                 # 60 / (1 + ln 16) = 15.9
+    (["--request-timeout", "30"], (6, 0), ["--request-timeout", "8"]),
+    (["--request-timeout=10", "--threads", "4"], (6, 1), ["--request-timeout", "5"]),
+    (["--threads", "1"], (6, 1), []),                             # 1 + ln 1 = 1: as given
+    (["--request-timeout", "0"], (6, 1), []),                     # switched off
+    ([], (4, 9, 4), []),                                          # mod_wsgi 4: averages, no scale
+    ([], None, []),
+    (["--embedded-mode"], (6, 1), []),                            # no daemon to restart
+])
+def test_request_timeout_is_the_time_one_request_may_run(argv, version, expected):
+    extra, note = server.request_timeout_args(FIXED + argv, version)
+    assert extra == expected
+    assert (note is None) == (not expected)
+
+
+def test_mod_wsgi_version_from_its_metadata(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b" / "mod_wsgi-4.7.1-py3.5.egg-info").mkdir(parents=True)
+    (tmp_path / "c" / "mod_wsgi-6.1.1.dist-info").mkdir(parents=True)
+    assert server.mod_wsgi_version([str(tmp_path / "a"), str(tmp_path / "c")]) == (6, 1, 1)
+    assert server.mod_wsgi_version([str(tmp_path / "b")]) == (4, 7, 1)
+    assert server.mod_wsgi_version([str(tmp_path / "a")]) is None
+
+
+STATUS_PAGE = """<table border="0"><tr><th>Srv</th><th>PID</th><th>Acc</th><th>M</th><th>CPU
+</th><th>SS</th><th>Req</th><th>Dur</th><th>Conn</th><th>Child</th><th>Slot</th><th>Client</th>
+<tr><td><b>0-0</b></td><td>27</td><td>1/0/0</td><td><b>W</b>
+</td><td>0.00</td><td>12</td><td>0</td><td>0</td><td>0.0</td><td>0.00</td><td>0.00
+</td><td>172.17.0.1</td><td>http/1.1</td><td nowrap>localhost:8080</td><td nowrap>GET /hang HTTP/1.1</td></tr>
+<tr><td><b>0-0</b></td><td>27</td><td>0/0/0</td><td>_
+</td><td>0.00</td><td>3</td><td>0</td><td>0</td><td>0.0</td><td>0.00</td><td>0.00
+</td><td>172.17.0.1</td><td>http/1.1</td><td nowrap>localhost:8080</td><td nowrap>GET / HTTP/1.1</td></tr>
+<tr><td><b>0-1</b></td><td>27</td><td>1/0/0</td><td><b>W</b>
+</td><td>0.00</td><td>0</td><td>0</td><td>0</td><td>0.0</td><td>0.00</td><td>0.00
+</td><td>127.0.0.1</td><td>http/1.0</td><td nowrap>localhost:8080</td>
+<td nowrap>GET /.whiskey/server-status HTTP/1.0</td></tr>
+</table>"""
+
+
+def test_busy_workers_are_read_from_the_status_page():
+    assert server.parse_status(STATUS_PAGE) == [(12, "GET /hang HTTP/1.1")]
+    assert server.parse_status("<html>not a status page</html>") == []
+    assert server.describe([(3, "GET /a HTTP/1.1"), (12, "GET /b HTTP/1.1")]) == (
+        "GET /b HTTP/1.1 (running 12 s); GET /a HTTP/1.1 (running 3 s)")
+    assert server.describe([]) == "none"

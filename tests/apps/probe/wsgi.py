@@ -48,6 +48,8 @@ def application(environ, start_response):
         import mod_wsgi  # the server's own module: its process and thread counts
         data["mod_wsgi:processes"] = int(mod_wsgi.maximum_processes)
         data["mod_wsgi:threads"] = int(mod_wsgi.threads_per_process)
+        data["mod_wsgi:process_group"] = mod_wsgi.process_group  # "" in embedded mode
+        data["wsgi:mod_wsgi.process_group"] = environ.get("mod_wsgi.process_group")
         for k, v in data.items():
             if v is not None and not isinstance(v, (str, int)):
                 data[k] = str(v)
@@ -81,4 +83,7 @@ def application(environ, start_response):
     if path == "/sleep":
         time.sleep(2)
         return _text(start_response, "slept")
+    if path == "/hang":  # a request that never returns (an hour is never, for a test)
+        time.sleep(3600)
+        return _text(start_response, "hung")
     return _text(start_response, "probe: no such path", "404 Not Found")

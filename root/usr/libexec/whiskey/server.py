@@ -13,8 +13,12 @@ the standard library and to syntax all of them share.
 """
 
 import errno
+import glob
+import math
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -57,6 +61,7 @@ FLAG_OPTIONS = [
     ("MOD_WSGI_RELOAD_ON_CHANGES", ["--reload-on-changes"]),
     ("MOD_WSGI_ENABLE_DEBUGGER", ["--debug-mode", "--enable-debugger"]),
     ("MOD_WSGI_SERVER_STATUS", ["--server-status"]),
+    ("MOD_WSGI_EMBEDDED_MODE", ["--embedded-mode"]),
 ]
 
 _TRUE = ("1", "true", "yes", "on")
@@ -211,6 +216,49 @@ def sizing_args(cpus):
     return ["--processes", str(processes), "--threads", str(THREADS)]
 
 
+# Hung requests.  A request that never returns is answered 504 by the front
+# end after --socket-timeout (60 s), but its daemon thread stays taken until
+# mod_wsgi restarts the process for exceeding --request-timeout (default 60).
+# mod_wsgi 6 fires only when one request has run request-timeout * (1 + ln
+# threads): 226 s at 16 threads, all that time with no service once every
+# thread hangs.  whiskey gives mod_wsgi 6 the request-timeout that makes the
+# figure users set (or the default) the real limit.  mod_wsgi 4 (the 2.7 to
+# 3.5 images) fires when the average run time over the process's threads
+# passes it: on time when every thread hangs, later for a few.
+REQUEST_TIMEOUT = 60
+_VERSION_RE = re.compile(r"^mod_wsgi-([0-9]+(?:\.[0-9]+)*)[-.]")
+
+
+def mod_wsgi_version(paths=None):
+    """The installed mod_wsgi's version as a tuple of ints, from its
+    .dist-info or .egg-info directory on sys.path; None if not found."""
+    for entry in sys.path if paths is None else paths:
+        for found in glob.glob(os.path.join(entry or ".", "mod_wsgi-*-info")):
+            match = _VERSION_RE.match(os.path.basename(found))
+            if match:
+                return tuple(int(part) for part in match.group(1).split("."))
+    return None
+
+
+def request_timeout_args(args, version):
+    """(options to append, a line for the log) making --request-timeout the
+    time one request may run before its daemon process is replaced."""
+    if version is None or version < (6,) or _has_option(args, "--embedded-mode"):
+        return [], None
+    try:
+        timeout = int(last_value(args, "--request-timeout", REQUEST_TIMEOUT))
+        threads = int(last_value(args, "--threads", THREADS))
+    except ValueError:
+        return [], None  # mod_wsgi-express names the bad value itself
+    if timeout <= 0 or threads <= 1:
+        return [], None
+    scaled = int(math.ceil(timeout / (1.0 + math.log(threads))))
+    note = ("---> Request timeout %d s: mod_wsgi %s is given --request-timeout %d "
+            "(it waits that times 1 + ln(%d threads))"
+            % (timeout, ".".join(str(n) for n in version), scaled, threads))
+    return ["--request-timeout", str(scaled)], note
+
+
 def env_args(env):
     args = []
     for name, option in VALUE_OPTIONS:
@@ -294,6 +342,18 @@ def _has_option(args, option):
     return any(a == option or a.startswith(option + "=") for a in args)
 
 
+def last_value(args, option, default=None):
+    """The value of the last ``option VALUE`` or ``option=VALUE`` in args
+    (mod_wsgi-express keeps the last one), else default."""
+    value = default
+    for i, word in enumerate(args):
+        if word == option and i + 1 < len(args):
+            value = args[i + 1]
+        elif word.startswith(option + "="):
+            value = word.split("=", 1)[1]
+    return value
+
+
 def trusted_proxies(args, env):
     """(extra options, trusted addresses or None) for the proxy headers.
 
@@ -341,9 +401,75 @@ def trusted_headers(args):
 SCRUBBED_HEADERS = ("Forwarded", "X-Forwarded-Host", "X-Host")
 
 
+# Slow clients.  Apache's event MPM leaves idle keep-alive connections and
+# the end of a response to its listener thread, but reads a new request's
+# headers in a worker thread, which a client sending them a byte at a time
+# holds until mod_reqtimeout ends it (mod_wsgi-express: after 15 s, up to 30 s
+# while >= 500 bytes/s arrive).  mod_wsgi-express sizes the front end from
+# the daemon's threads (76 workers), so 76 such clients stopped all service.
+# Front-end threads only read, write and wait, and no Python runs in them:
+# a thread costs a 256 KiB stack reservation and a few KiB of memory.  So the
+# front end gets many, in few processes started as needed: 1,280 workers
+# serve normal clients next to 1,000 slow ones (tests/behaviour, BENCHMARKS).
+# --max-clients (MOD_WSGI_MAX_CLIENTS) gives mod_wsgi-express's own sizing back.
+FRONT_THREADS_PER_PROCESS = 128
+FRONT_PROCESSES = 10
+
+
+def front_end_directives(args):
+    """The event and worker MPMs' sizing, unless --max-clients is given."""
+    if _has_option(args, "--max-clients"):
+        return []
+    threads, processes = FRONT_THREADS_PER_PROCESS, FRONT_PROCESSES
+    sizing = ["ServerLimit %d" % processes, "ThreadLimit %d" % threads,
+              "ThreadsPerChild %d" % threads, "MaxRequestWorkers %d" % (threads * processes),
+              "StartServers 1", "MinSpareThreads %d" % (threads // 2),
+              "MaxSpareThreads %d" % (threads * processes // 2)]
+    lines = []
+    for mpm in ("mpm_event_module", "mpm_worker_module"):
+        lines += ["<IfModule %s>" % mpm] + sizing + ["</IfModule>"]
+    return lines
+
+
+# Where the supervisor asks Apache, over loopback, which requests are in
+# flight when a stop begins (to name those a stop cuts off).  Only clients
+# on the container's own loopback get an answer; mod_wsgi-express routes
+# every URL to the application by a rewrite rule, so it is switched off here.
+STATUS_PATH = "/.whiskey/server-status"
+
+
+def status_directives():
+    return ["<IfModule !status_module>",
+            "LoadModule status_module ${MOD_WSGI_MODULES_DIRECTORY}/mod_status.so",
+            "</IfModule>",
+            "ExtendedStatus On",
+            "<Location %s>" % STATUS_PATH,
+            "RewriteEngine Off",
+            "SetHandler server-status",
+            "Require local",
+            "</Location>"]
+
+
+def stop_budget(env):
+    """(seconds requests in flight get to finish, seconds a stop may take).
+
+    WHISKEY_STOP_TIMEOUT (default 8) is the whole stop, inside the 10 s
+    Docker (and 30 s Kubernetes) waits before SIGKILL: requests get all but
+    2 s of it, then the supervisor stops Apache at once and, at the end,
+    kills what is left (see supervise)."""
+    value = env.get("WHISKEY_STOP_TIMEOUT") or "8"
+    try:
+        total = float(value)
+    except ValueError:
+        total = None
+    if total is None or not 0 < total < 86400:  # also refuses nan and inf
+        raise ServerArgsError("WHISKEY_STOP_TIMEOUT: %r is not a number of seconds" % value)
+    return max(1.0, total - 2), max(2.0, total)
+
+
 def httpd_directives(args, env):
     """Apache directives of whiskey's --include-file."""
-    lines = ["GracefulShutdownTimeout %d" % int(env.get("WHISKEY_STOP_TIMEOUT", "8"))]
+    lines = ["GracefulShutdownTimeout %d" % int(stop_budget(env)[0])]
     trusted = [name.lower() for name in trusted_headers(args)]
     for name in SCRUBBED_HEADERS:
         if name.lower() not in trusted:
@@ -355,14 +481,10 @@ def httpd_directives(args, env):
                      '"expr=%{req:X-Forwarded-Port} !~ /^[0-9]{1,5}$/"')
     # mod_wsgi names the daemon process that died and the signal that killed
     # it only at level info.
-    level = "warn"
-    for i, word in enumerate(args):
-        if word == "--log-level" and i + 1 < len(args):
-            level = args[i + 1]
-        elif word.startswith("--log-level="):
-            level = word.split("=", 1)[1]
+    level = last_value(args, "--log-level", "warn")
     if level not in ("info", "debug") and not level.startswith("trace"):
         lines.append("LogLevel wsgi:info")
+    lines += front_end_directives(args) + status_directives()
     return "".join(line + "\n" for line in lines)
 
 
@@ -411,21 +533,77 @@ def _in_child():
         signal.signal(signum, signal.SIG_DFL)  # not our handlers, not our SIG_IGN
 
 
-def supervise(root):
-    """Run Apache in its own process group, translate signals, return its status."""
+_CELL_RE = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
+_TAG_RE = re.compile(r"<[^>]*>")
+
+
+def parse_status(html):
+    """[(seconds running, request line)] of the busy workers in mod_status's
+    HTML page (its machine-readable form has no request lines)."""
+    found = []
+    for row in html.split("<tr>"):
+        cells = [_TAG_RE.sub("", c).strip() for c in _CELL_RE.findall(row)]
+        # Srv PID Acc M CPU SS Req Dur Conn Child Slot Client Protocol VHost Request
+        if len(cells) < 15 or cells[3] != "W" or STATUS_PATH in cells[-1]:
+            continue
+        try:
+            seconds = int(cells[5])
+        except ValueError:
+            continue
+        found.append((seconds, cells[-1]))
+    return found
+
+
+def in_flight(port, timeout=1.0):
+    """The requests Apache is working on, asked over loopback; None if it
+    cannot be asked (the snapshot is best effort: a stop never waits on it)."""
+    try:
+        conn = socket.create_connection(("127.0.0.1", port), timeout)
+        try:
+            conn.sendall(("GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n"
+                          % STATUS_PATH).encode("ascii"))
+            chunks = []
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            conn.close()
+    except (IOError, OSError):
+        return None
+    return parse_status(b"".join(chunks).decode("latin-1"))
+
+
+def describe(requests):
+    if requests is None:
+        return "unknown (the server status could not be read)"
+    if not requests:
+        return "none"
+    return "; ".join("%s (running %d s)" % (line, seconds) for seconds, line in sorted(requests)[::-1])
+
+
+def supervise(root, port, env):
+    """Run Apache in its own process group, translate signals, return its status.
+
+    A stop (TERM or INT) becomes Apache's graceful stop.  Requests in flight
+    get stop_budget()[0] seconds to finish; Apache is then stopped at once
+    (TERM: it ends its children) and at stop_budget()[1] its whole process
+    group is killed, so the container exits by itself (status 143) before
+    Docker's or Kubernetes' SIGKILL, and the log names the requests that were
+    in flight when the stop began.
+    """
     child = []
-    stopping = []
+    stopping = []  # the stop signals received, in order
 
     def forward(signum, frame):
+        if not child:
+            sys.exit(128 + signum)
         if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
             stopping.append(signum)
-        if child:
-            try:
-                os.kill(child[0].pid, SIGNAL_MAP[signum])
-            except OSError:
-                pass
-        else:
-            sys.exit(128 + signum)
+            if signum != signal.SIGQUIT:
+                return  # the loop below begins the stop
+        _signal(child[0].pid, SIGNAL_MAP[signum])
 
     for signum in SIGNAL_MAP:
         signal.signal(signum, forward)
@@ -435,18 +613,47 @@ def supervise(root):
     # foreground process group, where the kernel delivers WINCH.
     child.append(subprocess.Popen(["/bin/bash", os.path.join(root, "apachectl"),
                                    "start", "-DFOREGROUND"], preexec_fn=_in_child))
+    pid = child[0].pid
+    graceful, total = stop_budget(env)
+    began = cut_off = None
+    handled = 0
     # Poll rather than block in waitpid, and stay single-threaded: Python 2
     # runs signal handlers only in the main thread, between bytecodes.
     oom_before = seen = oom_kills()
     while True:
         try:
-            pid, status = os.waitpid(child[0].pid, os.WNOHANG)
+            done, status = os.waitpid(pid, os.WNOHANG)
         except OSError as exc:
             if exc.errno != errno.EINTR:
                 raise
             continue
-        if pid:
+        if done:
             break
+        if len(stopping) > handled:
+            handled = len(stopping)
+            if began is None:
+                began = time.time()
+                snapshot = in_flight(port)
+                _signal(pid, signal.SIGWINCH)
+            else:  # asked again: stop now
+                graceful = min(graceful, time.time() - began)
+        if began is not None:
+            elapsed = time.time() - began
+            if cut_off is None and elapsed >= graceful:
+                cut_off = elapsed
+                sys.stderr.write("whiskey: WARNING: requests still running %.0f s after the stop "
+                                 "signal are cut off (WHISKEY_STOP_TIMEOUT); in flight when the "
+                                 "stop began: %s\n" % (elapsed, describe(snapshot)))
+                sys.stderr.flush()
+                _signal(pid, signal.SIGTERM)
+            elif cut_off is not None and elapsed >= total - 0.5:
+                sys.stderr.write("whiskey: WARNING: Apache did not stop %.0f s after the stop "
+                                 "signal; killing its processes\n" % elapsed)
+                sys.stderr.flush()
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
         now = oom_kills()
         if seen is not None and now is not None and now > seen:
             sys.stderr.write("whiskey: ERROR: the kernel's OOM killer killed %d process(es) in "
@@ -454,8 +661,19 @@ def supervise(root):
                              "killed so is logged as terminated by signal 9)\n" % (now - seen))
             sys.stderr.flush()
         seen = now
-        time.sleep(0.5)
-    return report_exit(child[0].pid, status, oom_before, bool(stopping))
+        time.sleep(0.1)
+    if cut_off is not None:
+        # Stopped, if not gracefully: the status of a process ended by TERM.
+        sys.stderr.write("whiskey: stopped %.1f s after the stop signal\n" % (time.time() - began))
+        return 128 + signal.SIGTERM
+    return report_exit(pid, status, oom_before, bool(stopping))
+
+
+def _signal(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except OSError:
+        pass
 
 
 def signal_name(signum):
@@ -528,6 +746,7 @@ def main(argv):
         check_script_values(argv, "the container's command")
         check_script_values(args, "the server options (environment: LANG, MOD_WSGI_*)")
         extra, proxies = trusted_proxies(args, env)
+        stop_budget(env)
     except ServerArgsError as exc:
         sys.stderr.write("whiskey: ERROR: %s\n" % exc)
         return 2
@@ -547,13 +766,20 @@ def main(argv):
             exec_hook(start, args)
         sys.stderr.write("whiskey: WARNING: .whiskey/action_hooks/start is not "
                          "executable (chmod +x it); starting mod_wsgi-express\n")
+    timeout, note = request_timeout_args(args, mod_wsgi_version())
+    if note:
+        sys.stderr.write(note + "\n")
     root = os.path.join(runtime_dir(env), "httpd")
-    status = setup_server(args, root, env)
+    status = setup_server(args + timeout, root, env)
     if status != 0:
         sys.stderr.write("whiskey: ERROR: mod_wsgi-express rejected the server options "
                          "(exit status %d; its message is above)\n" % status)
         return status
-    return supervise(root)
+    try:
+        port = int(last_value(args, "--port", "8080"))
+    except ValueError:
+        port = 8080
+    return supervise(root, port, env)
 
 
 if __name__ == "__main__":
