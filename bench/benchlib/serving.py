@@ -70,15 +70,17 @@ def configurations(cpus: float, quick: bool) -> list[ServerConfig]:
                      f"gunicorn, gthread worker, {w} workers x 4 threads",
                      {"command": gunicorn + ["--worker-class", "gthread", "--workers", str(w),
                                              "--threads", "4", "wsgi:application"]}),
-        ServerConfig("whiskey-1x32",
-                     "MOD_WSGI_PROCESSES=1 MOD_WSGI_THREADS=32",
-                     {"environment": {"MOD_WSGI_PROCESSES": "1", "MOD_WSGI_THREADS": "32"}}),
-        ServerConfig("whiskey-2x8",
-                     "MOD_WSGI_PROCESSES=2 MOD_WSGI_THREADS=8",
-                     {"environment": {"MOD_WSGI_PROCESSES": "2", "MOD_WSGI_THREADS": "8"}}),
+        ServerConfig("whiskey-embedded",
+                     "MOD_WSGI_EMBEDDED_MODE=1: the application in Apache's own threads "
+                     "(no daemon process hop), whiskey's sizing (16 threads)",
+                     {"environment": {"MOD_WSGI_EMBEDDED_MODE": "1"}}),
+        ServerConfig("whiskey-embedded-4",
+                     "MOD_WSGI_EMBEDDED_MODE=1 MOD_WSGI_THREADS=4: embedded, tuned for "
+                     "CPU-bound work",
+                     {"environment": {"MOD_WSGI_EMBEDDED_MODE": "1", "MOD_WSGI_THREADS": "4"}}),
     ]
     if quick:
-        keep = ("whiskey-default", "whiskey-1x5", "gunicorn-sync-1", f"gunicorn-gthread-{w}x4")
+        keep = ("whiskey-default", "whiskey-embedded-4", "gunicorn-sync-1", f"gunicorn-gthread-{w}x4")
         configs = [c for c in configs if c.name in keep]
     return configs
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.images import Image
 
-COLD_START_CONFIGS = ("whiskey-default", "gunicorn-sync-1")
+COLD_START_CONFIGS = ("whiskey-default", "whiskey-embedded-4", "gunicorn-sync-1")
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ def measure_serving(ctx: RunContext, subject: Subject, configs: list[ServerConfi
     result["serving"] = serving(ctx, subject.app_tag, configs)
     result["serving"]["foreign_cpu_mean"] = window.mean()
     result["ratios"] = ratios(result["serving"]["median"], [c.name for c in configs])
+    result["ratios_hello"] = ratios(result["serving"]["median"], [c.name for c in configs],
+                                    path="/hello")
 
 
 def measure_cold_start(ctx: RunContext, subject: Subject, configs: list[ServerConfig],

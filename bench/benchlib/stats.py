@@ -49,13 +49,17 @@ def serving_noise(serving: Result) -> tuple[float, int]:
     return max(r["foreign_cpu"] for r in allruns), sum(len(r["discarded"]) for r in allruns)
 
 
-def whiskey_ratios(w: Result, gun1: Result, best: Result | None) -> Result:
-    """One whiskey cell's req/s and memory against gunicorn-sync-1's and the best tuned gunicorn's."""
+def whiskey_ratios(w: Result, gun1: Result, best: Result | None, fastest: Result | None = None) -> Result:
+    """One whiskey cell's req/s and memory against gunicorn-sync-1's, the best tuned gunicorn's
+    and the fastest gunicorn's (sync-1 included)."""
     r = {"rps_vs_gunicorn_sync_1": round(w["rps"] / gun1["rps"], 2),
          "memory_vs_gunicorn_sync_1": round(w["memory_mib"] / gun1["memory_mib"], 2)}
     if best:
         r["rps_vs_best_tuned"] = round(w["rps"] / best["rps"], 3)
         r["memory_vs_best_tuned"] = round(w["memory_mib"] / best["memory_mib"], 3)
+    if fastest:
+        r["rps_vs_fastest_gunicorn"] = round(w["rps"] / fastest["rps"], 3)
+        r["memory_vs_fastest_gunicorn"] = round(w["memory_mib"] / fastest["memory_mib"], 3)
     return r
 
 
@@ -72,10 +76,42 @@ def ratios(summary: Result, names: Sequence[str], conc: str = "32", path: str = 
     gun1 = cell("gunicorn-sync-1")
     best = best_tuned({n: cell(n) for n in names})
     best_cell = cell(best) if best else None
+    fastest = fastest_gunicorn({n: cell(n) for n in names})
+    fastest_cell = cell(fastest) if fastest else None
     whiskeys = [n for n in names if n.startswith("whiskey") and cell(n)] if gun1 else []
-    by_config = {n: whiskey_ratios(cell(n), gun1, best_cell) for n in whiskeys}
+    by_config = {n: whiskey_ratios(cell(n), gun1, best_cell, fastest_cell) for n in whiskeys}
     return {"at": {"path": path, "concurrency": int(conc)}, "best_tuned_gunicorn": best,
-            "by_config": by_config}
+            "fastest_gunicorn": fastest, "by_config": by_config}
+
+
+def fastest_gunicorn(cells: dict[str, Result | None]) -> str | None:
+    """The gunicorn configuration with the most req/s, sync-1 included (first of equals)."""
+    guns = [n for n, c in cells.items() if n.startswith("gunicorn-") and c]
+    return max(guns, key=lambda n: cells[n]["rps"]) if guns else None
+
+
+def _cpu_bound_targets(result: Result) -> list[Check]:
+    """Issue 9, item 4: on /hello c=32, >= 1.0x the fastest gunicorn's req/s at <= its memory,
+    by a whiskey configuration that keeps the /io lead over the best tuned gunicorn."""
+    hello = result.get("ratios_hello", {})
+    io = result.get("ratios", {}).get("by_config", {})
+    by = hello.get("by_config", {})
+    fastest = hello.get("fastest_gunicorn")
+    if not by or not fastest or "rps_vs_fastest_gunicorn" not in next(iter(by.values())):
+        return []
+    checks: list[Check] = []
+    for name, v in by.items():
+        if name not in ("whiskey-default", "whiskey-embedded", "whiskey-embedded-4"):
+            continue
+        io_lead = io.get(name, {}).get("rps_vs_best_tuned")
+        checks.append((f"/hello c=32: {name} >= 1.0x the fastest gunicorn ({fastest}) in req/s",
+                       f"{v['rps_vs_fastest_gunicorn']:.2f}x", v["rps_vs_fastest_gunicorn"] >= 1.0))
+        checks.append(("... at <= its memory", f"{v['memory_vs_fastest_gunicorn']:.2f}x",
+                       v["memory_vs_fastest_gunicorn"] <= 1.0))
+        if io_lead is not None:
+            checks.append(("... and ahead of the best tuned gunicorn on /io c=32",
+                           f"{io_lead:.2f}x", io_lead > 1.0))
+    return checks
 
 
 
@@ -116,5 +152,6 @@ def _build_targets(result: Result) -> list[Check]:
 
 def targets(result: Result) -> list[Result]:
     """The targets of issue 5, each with what this run measured and whether it is met."""
-    checks = _serving_targets(result) + _cold_start_targets(result) + _build_targets(result)
+    checks = (_serving_targets(result) + _cpu_bound_targets(result) + _cold_start_targets(result)
+              + _build_targets(result))
     return [{"target": a, "measured": m, "met": ok} for a, m, ok in checks]

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import server
+import supervise
 
 SERVER = server.__file__
 DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
@@ -526,14 +527,14 @@ def test_start_hook_without_shebang_runs_under_bash(app):
 def test_apache_killed_by_a_signal_is_named():
     import signal
     status = 9  # a wait status: killed by SIGKILL
-    assert server.report_exit(42, status, None, False) == 128 + signal.SIGKILL
-    assert server.signal_name(signal.SIGKILL) == "SIGKILL"
-    assert server.signal_name(signal.SIGSEGV) == "SIGSEGV"
+    assert supervise.report_exit(42, status, None, False) == 128 + signal.SIGKILL
+    assert supervise.signal_name(signal.SIGKILL) == "SIGKILL"
+    assert supervise.signal_name(signal.SIGSEGV) == "SIGSEGV"
 
 
 def test_apache_killed_by_the_oom_killer_says_so(monkeypatch, capsys):
-    monkeypatch.setattr(server, "oom_kills", lambda: 3)
-    assert server.report_exit(42, 9, 2, False) == 137
+    monkeypatch.setattr(supervise, "oom_kills", lambda: 3)
+    assert supervise.report_exit(42, 9, 2, False) == 137
     err = capsys.readouterr().err
     assert "Apache (pid 42) was killed by SIGKILL (9): the kernel's OOM killer" in err
 
@@ -546,6 +547,7 @@ def test_front_end_is_sized_for_slow_clients_unless_max_clients_is_given():
     assert "<IfModule mpm_event_module>" in conf and "StartServers 1" in conf
     assert server.front_end_directives(["--max-clients", "50"]) == []
     assert server.front_end_directives(args(MOD_WSGI_MAX_CLIENTS="50")) == []
+    assert server.front_end_directives(args(MOD_WSGI_EMBEDDED_MODE="1")) == []
 
 
 @pytest.mark.parametrize("argv, version, expected", [
@@ -589,8 +591,8 @@ STATUS_PAGE = """<table border="0"><tr><th>Srv</th><th>PID</th><th>Acc</th><th>M
 
 
 def test_busy_workers_are_read_from_the_status_page():
-    assert server.parse_status(STATUS_PAGE) == [(12, "GET /hang HTTP/1.1")]
-    assert server.parse_status("<html>not a status page</html>") == []
-    assert server.describe([(3, "GET /a HTTP/1.1"), (12, "GET /b HTTP/1.1")]) == (
+    assert supervise.parse_status(STATUS_PAGE) == [(12, "GET /hang HTTP/1.1")]
+    assert supervise.parse_status("<html>not a status page</html>") == []
+    assert supervise.describe([(3, "GET /a HTTP/1.1"), (12, "GET /b HTTP/1.1")]) == (
         "GET /b HTTP/1.1 (running 12 s); GET /a HTTP/1.1 (running 3 s)")
-    assert server.describe([]) == "none"
+    assert supervise.describe([]) == "none"

@@ -1,0 +1,273 @@
+"""The supervisor between tini and Apache in a whiskey container.
+
+server.py writes Apache's configuration, then replaces itself with this
+module, run as ``python -S -E supervise.py SERVER_ROOT PORT``: a fresh
+interpreter without site-packages that imports only what waiting needs, so
+the process that sits in every container all its life costs ~2 MiB instead
+of ~6.5 (BENCHMARKS.md).  It starts Apache, turns Docker's stop signal into
+a graceful stop bounded by WHISKEY_STOP_TIMEOUT, ignores terminal resizes,
+and logs why Apache ended (signal, OOM kill).
+
+Runs on every interpreter whiskey ships (Python 2.7 to 3.x): standard
+library only, syntax all of them share.
+"""
+
+import errno
+import os
+import signal
+import sys
+import time
+
+# Where the supervisor asks Apache, over loopback, which requests are in
+# flight when a stop begins (to name those a stop cuts off).  Only clients
+# on the container's own loopback get an answer; mod_wsgi-express routes
+# every URL to the application by a rewrite rule, so it is switched off here.
+STATUS_PATH = "/.whiskey/server-status"
+
+
+class BadSetting(ValueError):
+    pass
+
+
+def stop_budget(env):
+    """(seconds requests in flight get to finish, seconds a stop may take).
+
+    WHISKEY_STOP_TIMEOUT (default 8) is the whole stop, inside the 10 s
+    Docker (and 30 s Kubernetes) waits before SIGKILL: requests get all but
+    2 s of it, then the supervisor stops Apache at once and, at the end,
+    kills what is left (see supervise)."""
+    value = env.get("WHISKEY_STOP_TIMEOUT") or "8"
+    try:
+        total = float(value)
+    except ValueError:
+        total = None
+    if total is None or not 0 < total < 86400:  # also refuses nan and inf
+        raise BadSetting("WHISKEY_STOP_TIMEOUT: %r is not a number of seconds" % value)
+    return max(1.0, total - 2), max(2.0, total)
+
+
+# What the supervisor does with a signal it receives: Docker and Kubernetes
+# stop containers with TERM, which to Apache means "abort requests", so it
+# becomes WINCH, Apache's graceful stop.  A terminal resize (WINCH) is
+# ignored: it would otherwise stop Apache (mod_wsgi#105).
+SIGNAL_MAP = {
+    signal.SIGTERM: signal.SIGWINCH,
+    signal.SIGINT: signal.SIGWINCH,
+    signal.SIGQUIT: signal.SIGTERM,
+    signal.SIGHUP: signal.SIGHUP,
+    signal.SIGUSR1: signal.SIGUSR1,
+    signal.SIGUSR2: signal.SIGUSR2,
+}
+
+
+def start_apache(root):
+    """Start ``bash ROOT/apachectl start -DFOREGROUND`` in its own process
+    group, with default signal handling; its pid."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child execs or exits at once)
+        try:
+            os.setpgrp()
+            for signum in list(SIGNAL_MAP) + [signal.SIGWINCH]:
+                signal.signal(signum, signal.SIG_DFL)  # not our handlers, not our SIG_IGN
+            os.execv("/bin/bash", ["/bin/bash", os.path.join(root, "apachectl"),
+                                   "start", "-DFOREGROUND"])
+        finally:
+            os._exit(127)
+    return pid
+
+
+def parse_status(html):
+    """[(seconds running, request line)] of the busy workers in mod_status's
+    HTML page (its machine-readable form has no request lines)."""
+    import re  # only at a stop: the supervisor stays small while it waits
+    cell_re, tag_re = re.compile(r"<td[^>]*>(.*?)</td>", re.S), re.compile(r"<[^>]*>")
+    found = []
+    for row in html.split("<tr>"):
+        cells = [tag_re.sub("", c).strip() for c in cell_re.findall(row)]
+        # Srv PID Acc M CPU SS Req Dur Conn Child Slot Client Protocol VHost Request
+        if len(cells) < 15 or cells[3] != "W" or STATUS_PATH in cells[-1]:
+            continue
+        try:
+            seconds = int(cells[5])
+        except ValueError:
+            continue
+        found.append((seconds, cells[-1]))
+    return found
+
+
+def in_flight(port, timeout=1.0):
+    """The requests Apache is working on, asked over loopback; None if it
+    cannot be asked (the snapshot is best effort: a stop never waits on it)."""
+    import socket
+    try:
+        conn = socket.create_connection(("127.0.0.1", port), timeout)
+        try:
+            conn.sendall(("GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n"
+                          % STATUS_PATH).encode("ascii"))
+            chunks = []
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            conn.close()
+    except (IOError, OSError):
+        return None
+    return parse_status(b"".join(chunks).decode("latin-1"))
+
+
+def describe(requests):
+    if requests is None:
+        return "unknown (the server status could not be read)"
+    if not requests:
+        return "none"
+    return "; ".join("%s (running %d s)" % (line, seconds) for seconds, line in sorted(requests)[::-1])
+
+
+def supervise(root, port, env):
+    """Run Apache in its own process group, translate signals, return its status.
+
+    A stop (TERM or INT) becomes Apache's graceful stop.  Requests in flight
+    get stop_budget()[0] seconds to finish; Apache is then stopped at once
+    (TERM: it ends its children) and at stop_budget()[1] its whole process
+    group is killed, so the container exits by itself (status 143) before
+    Docker's or Kubernetes' SIGKILL, and the log names the requests that were
+    in flight when the stop began.
+    """
+    child = []
+    stopping = []  # the stop signals received, in order
+
+    def forward(signum, frame):
+        if not child:
+            sys.exit(128 + signum)
+        if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            stopping.append(signum)
+            if signum != signal.SIGQUIT:
+                return  # the loop below begins the stop
+        _signal(child[0], SIGNAL_MAP[signum])
+
+    for signum in SIGNAL_MAP:
+        signal.signal(signum, forward)
+    signal.signal(signal.SIGWINCH, signal.SIG_IGN)
+    # bash reads apachectl, so a noexec /tmp (docker run --read-only --tmpfs
+    # /tmp) does not matter; its own process group keeps Apache out of the
+    # terminal's foreground process group, where the kernel delivers WINCH.
+    pid = start_apache(root)
+    child.append(pid)
+    graceful, total = stop_budget(env)
+    began = cut_off = None
+    handled = 0
+    # Poll rather than block in waitpid, and stay single-threaded: Python 2
+    # runs signal handlers only in the main thread, between bytecodes.
+    oom_before = seen = oom_kills()
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except OSError as exc:
+            if exc.errno != errno.EINTR:
+                raise
+            continue
+        if done:
+            break
+        if len(stopping) > handled:
+            handled = len(stopping)
+            if began is None:
+                began = time.time()
+                snapshot = in_flight(port)
+                _signal(pid, signal.SIGWINCH)
+            else:  # asked again: stop now
+                graceful = min(graceful, time.time() - began)
+        if began is not None:
+            elapsed = time.time() - began
+            if cut_off is None and elapsed >= graceful:
+                cut_off = elapsed
+                sys.stderr.write("whiskey: WARNING: requests still running %.0f s after the stop "
+                                 "signal are cut off (WHISKEY_STOP_TIMEOUT); in flight when the "
+                                 "stop began: %s\n" % (elapsed, describe(snapshot)))
+                sys.stderr.flush()
+                _signal(pid, signal.SIGTERM)
+            elif cut_off is not None and elapsed >= total - 0.5:
+                sys.stderr.write("whiskey: WARNING: Apache did not stop %.0f s after the stop "
+                                 "signal; killing its processes\n" % elapsed)
+                sys.stderr.flush()
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        now = oom_kills()
+        if seen is not None and now is not None and now > seen:
+            sys.stderr.write("whiskey: ERROR: the kernel's OOM killer killed %d process(es) in "
+                             "this container: it ran out of memory (a mod_wsgi daemon process "
+                             "killed so is logged as terminated by signal 9)\n" % (now - seen))
+            sys.stderr.flush()
+        seen = now
+        time.sleep(0.1)
+    if cut_off is not None:
+        # Stopped, if not gracefully: the status of a process ended by TERM.
+        sys.stderr.write("whiskey: stopped %.1f s after the stop signal\n" % (time.time() - began))
+        return 128 + signal.SIGTERM
+    return report_exit(pid, status, oom_before, bool(stopping))
+
+
+def _signal(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except OSError:
+        pass
+
+
+def signal_name(signum):
+    for name in dir(signal):
+        if name.startswith("SIG") and not name.startswith("SIG_") and \
+                getattr(signal, name) == signum:
+            return name
+    return "signal %d" % signum
+
+
+def oom_kills():
+    """How many processes the kernel's OOM killer killed in this container's
+    cgroup (v2 memory.events, v1 memory.oom_control); None if unknown."""
+    for path in ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    fields = line.split()
+                    if len(fields) == 2 and fields[0] == "oom_kill":
+                        return int(fields[1])
+        except (IOError, OSError, ValueError):
+            pass
+    return None
+
+
+def report_exit(pid, status, oom_before, stopping):
+    """Log why Apache's parent process ended; the exit status to return."""
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        cause = ""
+        after = oom_kills()
+        if signum == signal.SIGKILL and oom_before is not None and after is not None \
+                and after > oom_before:
+            cause = ": the kernel's OOM killer (the container ran out of memory)"
+        sys.stderr.write("whiskey: ERROR: Apache (pid %d) was killed by %s (%d)%s\n"
+                         % (pid, signal_name(signum), signum, cause))
+        sys.stderr.flush()
+        return 128 + signum
+    code = os.WEXITSTATUS(status)
+    if code != 0 or not stopping:
+        sys.stderr.write("whiskey: %s: Apache (pid %d) exited with status %d%s\n"
+                         % ("ERROR" if code else "WARNING", pid, code,
+                            "" if stopping else " without being asked to stop"))
+        sys.stderr.flush()
+    return code
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: supervise.py SERVER_ROOT PORT\n")
+        return 2
+    return supervise(argv[0], int(argv[1]), os.environ)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
