@@ -224,7 +224,7 @@ def test_server_status_is_answered_on_loopback_only(run, probe):
     app = run(probe[0].id)
     assert app.get("/.whiskey/server-status").status == 403  # from outside the container
     code, out = app.exec(["python", "-c", "import sys; sys.path.insert(0, '/usr/libexec/whiskey');"
-                          "import server; print(server.in_flight(8080))"])
+                          "import supervise; print(supervise.in_flight(8080))"])
     assert (code, out.strip()) == (0, "[]"), out
 
 

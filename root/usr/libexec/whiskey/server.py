@@ -427,8 +427,10 @@ def front_end_directives(args):
     sizing = ["ServerLimit %d" % processes, "ThreadLimit %d" % threads,
               "ThreadsPerChild %d" % threads, "MaxRequestWorkers %d" % (threads * processes),
               "StartServers 1", "MinSpareThreads %d" % (threads // 2),
-              "MaxSpareThreads %d" % (threads * processes // 2)]
-    lines = []
+              "MaxSpareThreads %d" % (threads * 2)]
+    # Each thread's memory allocator keeps up to 2 MiB it freed (Apache's
+    # default MaxMemFree); with this many threads, 64 KiB is enough.
+    lines = ["MaxMemFree 64"]
     for mpm in ("mpm_event_module", "mpm_worker_module"):
         lines += ["<IfModule %s>" % mpm] + sizing + ["</IfModule>"]
     return lines
