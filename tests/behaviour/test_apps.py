@@ -2,6 +2,8 @@
 
 import pytest
 
+from whiskey import s2i
+
 pytestmark = pytest.mark.slow
 
 
@@ -67,3 +69,43 @@ def test_no_entry_point_serves_the_mod_wsgi_default_page(run, apps, builder):
     r = run(image.id).get("/")
     assert r.status == 200
     assert "mod_wsgi" in r.text and "<html" in r.text.lower()
+
+
+# -- layouts other than requirements.txt (issue 10) ----------------------------------
+
+def test_setup_py_project_is_installed_with_its_dependencies(run, apps, builder):
+    image, logs = apps.build(builder, "setup-py")
+    assert "Building wheels for the project (pyproject.toml / setup.py)" in logs
+    assert run(image.id).get("/").text == "greeter greeter, six 1.16.0, installed=True"
+
+
+def test_pep_621_project_is_installed_or_refused_by_its_requires_python(run, apps, builder, variant):
+    """requires-python = ">=3.8": installed from its wheel where the image
+    satisfies it; refused at once, naming the variants that do, where not."""
+    if variant.version_info[:2] >= (3, 8):
+        image, _ = apps.build(builder, "pyproject")
+        assert run(image.id).get("/").text == "hello621 installed=True, six 1.16.0"
+        return
+    with pytest.raises(s2i.AssembleError) as exc:
+        apps.build(builder, "pyproject")
+    satisfying = [name for name, python in variant.matrix
+                  if tuple(int(n) for n in python.split(".")[:2]) >= (3, 8)]
+    assert ("whiskey: ERROR: pyproject.toml declares Python requires-python = '>=3.8', and this "
+            "image (%s) has Python %s; variants that satisfy it: %s"
+            % (variant.name, variant.python, ", ".join(satisfying))) in exc.value.logs
+    assert "Building wheels" not in exc.value.logs  # before pip, not after it
+
+
+def test_declared_python_of_another_version_fails_the_build_at_once(apps, builder, variant, tmp_path):
+    other = "3.12" if variant.major_minor != "3.12" else "3.10"
+    src = tmp_path / "app"
+    src.mkdir()
+    (src / "wsgi.py").write_text("")
+    (src / "runtime.txt").write_text("python-%s\n" % other)
+    with pytest.raises(s2i.AssembleError) as exc:
+        apps.build(builder, "declared-python", src=str(src))
+    assert ("whiskey: ERROR: runtime.txt declares Python python-%s, and this image (%s) has Python %s"
+            % (other, variant.name, variant.python)) in exc.value.logs
+    # The image's own version is accepted.
+    (src / "runtime.txt").write_text("python-%s\n" % variant.major_minor)
+    apps.build(builder, "declared-python", src=str(src), suffix="-ok")

@@ -1,0 +1,246 @@
+"""What an application declares, read by assemble: its Python and its layout.
+
+``python layout.py check-python [SRC]`` compares every Python version the
+application declares (.python-version, runtime.txt, requires-python in
+pyproject.toml, Pipfile's [requires], Poetry's python constraint) with the
+image's interpreter.  A mismatch is one line naming the file, the constraint
+and the whiskey variants that satisfy it; exit status 1.
+
+``python layout.py kind [SRC]`` prints how assemble installs the application:
+``requirements`` (requirements.txt), ``project`` (pyproject.toml with a
+[build-system] or [project] table, or setup.py) or ``none``.
+
+Runs on every interpreter whiskey ships (Python 2.7 to 3.x): standard library
+and pip's own vendored ``packaging`` only.  TOML is read with tomllib where
+the interpreter has it (3.11+); before that, with the small reader below,
+which understands the one-line ``key = "string"`` entries these checks need.
+"""
+
+import os
+import re
+import sys
+
+try:
+    import tomllib  # novermin: 3.11+; the except branch is the reader below
+except ImportError:
+    tomllib = None
+
+
+TEXT = (str, type(u""))  # unicode is str on Python 3; TOML values are unicode on 2
+
+
+class Mismatch(Exception):
+    pass
+
+
+def _simple_toml(text):
+    """{table: {key: string}} from the one-line string entries of a TOML file."""
+    tables = {"": {}}
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        header = re.match(r"^\[\s*([^\[\]]+?)\s*\]$", line)
+        if header:
+            current = ".".join(part.strip().strip('"') for part in header.group(1).split("."))
+            tables.setdefault(current, {})
+            continue
+        entry = re.match(r"""^([A-Za-z0-9_.-]+|"[^"]+")\s*=\s*("([^"\\]*)"|'([^']*)')\s*(#.*)?$""",
+                         line)
+        if entry:
+            key = entry.group(1).strip('"')
+            value = entry.group(3) if entry.group(3) is not None else entry.group(4)
+            tables.setdefault(current, {})[key] = value
+    return tables
+
+
+def read_toml(path):
+    """{table: {key: value}} with dotted table names (the top level is "")."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if tomllib is not None:
+        try:
+            parsed = tomllib.loads(data.decode("utf-8"))
+        except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError
+            raise Mismatch("%s is not valid TOML: %s" % (os.path.basename(path), exc))
+        tables = {}
+
+        def walk(prefix, node):
+            tables[prefix] = node
+            for key, value in node.items():
+                if isinstance(value, dict):
+                    walk(prefix + "." + key if prefix else key, value)
+        walk("", parsed)
+        return tables
+    return _simple_toml(data.decode("utf-8"))
+
+
+def _version_prefix(text):
+    """'3.11' -> '==3.11.*', '3.11.4' -> '==3.11.4' (a version named alone)."""
+    text = text.strip()
+    if re.match(r"^[0-9]+(\.[0-9]+)?$", text):
+        return "==%s.*" % text
+    if re.match(r"^[0-9]+\.[0-9]+\.[0-9]+$", text):
+        return "==" + text
+    return None
+
+
+def poetry_to_pep440(constraint):
+    """Poetry's python constraint as a list of PEP 440 specifier sets (any may match)."""
+    alternatives = []
+    for branch in constraint.split("||"):
+        specs = []
+        branch = re.sub(r"([<>=!~^]=?)\s+", r"\1", branch.strip())  # ">= 3.8" is ">=3.8"
+        for part in re.split(r"[,\s]+(?=[<>=!~^*0-9])", branch):
+            part = part.strip().rstrip(",").strip()
+            if not part or part == "*":
+                continue
+            caret = re.match(r"^\^\s*([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?$", part)
+            tilde = re.match(r"^~(?!=)\s*([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?$", part)
+            if caret:
+                nums = [int(n) for n in caret.groups() if n is not None]
+                first = next((i for i, n in enumerate(nums) if n), len(nums) - 1)
+                upper = nums[:first + 1]
+                upper[-1] += 1
+                specs += [">=" + ".".join(map(str, nums)), "<" + ".".join(map(str, upper))]
+            elif tilde:
+                nums = [int(n) for n in tilde.groups() if n is not None]
+                upper = nums[:2] if len(nums) > 1 else nums[:1]
+                upper[-1] += 1
+                specs += [">=" + ".".join(map(str, nums)), "<" + ".".join(map(str, upper))]
+            elif re.match(r"^[0-9]", part):
+                specs.append(_version_prefix(part) or "==" + part)  # "3.11": any 3.11.x
+            else:
+                specs.append(part)
+        alternatives.append(",".join(specs))
+    return alternatives
+
+
+def declared(src):
+    """[(file, constraint as written, [PEP 440 specifier sets, any of which must hold])]."""
+    found = []
+
+    def first_line(name):
+        path = os.path.join(src, name)
+        if not os.path.isfile(path):
+            return None
+        with open(path) as f:
+            for line in f:
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    return line
+        return None
+
+    value = first_line(".python-version")
+    if value and value != "system":
+        spec = _version_prefix(value[len("python"):] if value.startswith("python") else value)
+        found.append((".python-version", value, [spec or "===" + value]))
+    value = first_line("runtime.txt")
+    if value:
+        spec = _version_prefix(value[len("python-"):]) if value.startswith("python-") else None
+        found.append(("runtime.txt", value, [spec or "===" + value]))
+    if os.path.isfile(os.path.join(src, "pyproject.toml")):
+        tables = read_toml(os.path.join(src, "pyproject.toml"))
+        requires = tables.get("project", {}).get("requires-python")
+        if isinstance(requires, TEXT):
+            found.append(("pyproject.toml", "requires-python = '%s'" % requires, [requires]))
+        poetry = tables.get("tool.poetry.dependencies", {}).get("python")
+        if isinstance(poetry, TEXT):
+            found.append(("pyproject.toml", "[tool.poetry.dependencies] python = '%s'" % poetry,
+                          poetry_to_pep440(poetry)))
+    if os.path.isfile(os.path.join(src, "Pipfile")):
+        required = read_toml(os.path.join(src, "Pipfile")).get("requires", {})
+        if isinstance(required.get("python_full_version"), TEXT):
+            value = required["python_full_version"]
+            found.append(("Pipfile", "python_full_version = '%s'" % value, ["==" + value]))
+        elif isinstance(required.get("python_version"), TEXT):
+            value = required["python_version"]
+            found.append(("Pipfile", "python_version = '%s'" % value,
+                          [_version_prefix(value) or "===" + value]))
+    return found
+
+
+def satisfies(version, alternatives):
+    from pip._vendor.packaging.specifiers import InvalidSpecifier, SpecifierSet
+    for spec in alternatives:
+        try:
+            if SpecifierSet(spec).contains(version, prereleases=True):
+                return True
+        except InvalidSpecifier:
+            raise Mismatch("cannot read '%s' as a version constraint" % spec)
+    return False
+
+
+def variants(env):
+    """[(variant name, Python version)] of every whiskey variant, from $WHISKEY_VARIANTS."""
+    pairs = []
+    for item in env.get("WHISKEY_VARIANTS", "").split():
+        name, _, version = item.partition("=")
+        if version:
+            pairs.append((name, version))
+    return pairs
+
+
+def check_python(src, version, env):
+    """Raise Mismatch naming the first declaration the interpreter does not satisfy."""
+    for name, written, alternatives in declared(src):
+        try:
+            ok = satisfies(version, alternatives)
+        except Mismatch as exc:
+            raise Mismatch("%s: %s: %s" % (name, written, exc))
+        if not ok:
+            others = [v for v, ver in variants(env) if satisfies(ver, alternatives)]
+            raise Mismatch(
+                "%s declares Python %s, and this image (%s) has Python %s; %s"
+                % (name, written, env.get("WHISKEY_VARIANT", "whiskey"), version,
+                   "variants that satisfy it: " + ", ".join(others) if others
+                   else "no whiskey variant satisfies it"))
+
+
+# Lock files whiskey does not install from yet (they are named in a warning).
+LOCK_FILES = ("pylock.toml", "uv.lock", "poetry.lock", "Pipfile.lock")
+
+
+def kind(src):
+    """How assemble installs the application: requirements, project or none."""
+    if os.path.isfile(os.path.join(src, "requirements.txt")):
+        return "requirements"
+    if os.path.isfile(os.path.join(src, "setup.py")):
+        return "project"
+    if os.path.isfile(os.path.join(src, "pyproject.toml")):
+        tables = read_toml(os.path.join(src, "pyproject.toml"))
+        if "build-system" in tables or "project" in tables:
+            return "project"
+    return "none"
+
+
+def main(argv):
+    if not argv or argv[0] not in ("check-python", "kind"):
+        sys.stderr.write("usage: layout.py check-python|kind [SRC]\n")
+        return 2
+    src = argv[1] if len(argv) > 1 else os.getcwd()
+    try:
+        if argv[0] == "kind":
+            found = kind(src)
+            for lock in LOCK_FILES:
+                if os.path.isfile(os.path.join(src, lock)):
+                    sys.stderr.write("whiskey: WARNING: %s is not read yet: %s\n" % (
+                        lock, "requirements.txt is installed" if found == "requirements" else
+                        "the project's dependencies are resolved afresh" if found == "project"
+                        else "nothing is installed from it"))
+            print(found)
+            return 0
+        version = "%d.%d.%d" % sys.version_info[:3]
+        check_python(src, version, os.environ)
+    except Mismatch as exc:
+        sys.stderr.write("whiskey: ERROR: %s\n" % exc)
+        return 1
+    except (ValueError, IOError, OSError) as exc:  # a file that cannot be read as TOML
+        sys.stderr.write("whiskey: ERROR: cannot read the application's declarations: %s\n" % exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,112 @@
+"""root/usr/libexec/whiskey/layout.py: the Python an application declares, and its layout."""
+
+import os
+import subprocess
+import sys
+
+import layout
+import pytest
+
+LAYOUT = layout.__file__
+ENV = {"WHISKEY_VARIANT": "python-3.11",
+       "WHISKEY_VARIANTS": "python-2.7=2.7.18 python-3.5=3.5.10 python-3.11=3.11.2 python-3.13=3.13.5"}
+
+
+def write(tmp_path, files):
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("constraint, pep440", [
+    ("^3.9", [">=3.9,<4"]), ("^0.2.3", [">=0.2.3,<0.3"]), ("~3.9", [">=3.9,<3.10"]),
+    (">=3.8,<3.12", [">=3.8,<3.12"]), (">= 3.8, < 3.12", [">=3.8,<3.12"]),
+    ("3.9.*", ["==3.9.*"]), ("3.11", ["==3.11.*"]), ("*", [""]), ("~=3.9", ["~=3.9"]),
+    ("^2.7 || ^3.5", [">=2.7,<3", ">=3.5,<4"])])
+def test_poetry_constraints_in_pep_440(constraint, pep440):
+    assert layout.poetry_to_pep440(constraint) == pep440
+
+
+@pytest.mark.parametrize("files, ok", [
+    ({".python-version": "3.11\n"}, True),
+    ({".python-version": "3.11.2\n"}, True),
+    ({".python-version": "3.11.9\n"}, False),
+    ({".python-version": "# pinned\n3.12\n"}, False),
+    ({".python-version": "system\n"}, True),
+    ({"runtime.txt": "python-3.11.2\n"}, True),
+    ({"runtime.txt": "python-3.10\n"}, False),
+    ({"pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.8"\n'}, True),
+    ({"pyproject.toml": '[project]\nrequires-python = "<3"\n'}, False),
+    ({"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.12"\n'}, False),
+    ({"pyproject.toml": '[tool.poetry.dependencies]\npython = ">=3.9,<4"\n'}, True),
+    ({"Pipfile": '[requires]\npython_version = "3.11"\n'}, True),
+    ({"Pipfile": '[requires]\npython_full_version = "3.11.4"\n'}, False),
+    ({}, True),
+])
+@pytest.mark.parametrize("toml_reader", ["tomllib", "simple"])
+def test_declared_python_is_checked(tmp_path, monkeypatch, files, ok, toml_reader):
+    if toml_reader == "simple":  # the reader of the images before 3.11
+        monkeypatch.setattr(layout, "tomllib", None)
+    src = write(tmp_path, files)
+    if ok:
+        layout.check_python(src, "3.11.2", ENV)
+    else:
+        with pytest.raises(layout.Mismatch) as e:
+            layout.check_python(src, "3.11.2", ENV)
+        assert str(e.value).startswith(next(iter(files)) + " declares Python ")
+        assert "this image (python-3.11) has Python 3.11.2" in str(e.value)
+
+
+def test_the_message_names_the_variants_that_satisfy_it(tmp_path):
+    src = write(tmp_path, {"pyproject.toml": '[project]\nrequires-python = ">=3.8"\n'})
+    with pytest.raises(layout.Mismatch) as e:
+        layout.check_python(src, "2.7.18", dict(ENV, WHISKEY_VARIANT="python-2.7"))
+    assert str(e.value) == (
+        "pyproject.toml declares Python requires-python = '>=3.8', and this image (python-2.7) "
+        "has Python 2.7.18; variants that satisfy it: python-3.11, python-3.13")
+    src = write(tmp_path, {"pyproject.toml": '[project]\nrequires-python = "==3.6.*"\n'})
+    with pytest.raises(layout.Mismatch) as e:
+        layout.check_python(src, "2.7.18", ENV)
+    assert str(e.value).endswith("; no whiskey variant satisfies it")
+
+
+@pytest.mark.parametrize("files, kind", [
+    ({"requirements.txt": "six\n", "setup.py": ""}, "requirements"),
+    ({"setup.py": "from setuptools import setup; setup()\n"}, "project"),
+    ({"pyproject.toml": '[build-system]\nrequires = ["hatchling"]\n'}, "project"),
+    ({"pyproject.toml": '[project]\nname = "x"\n'}, "project"),
+    ({"pyproject.toml": '[tool.black]\nline-length = 100\n'}, "none"),
+    ({"wsgi.py": ""}, "none")])
+def test_layout_kind(tmp_path, files, kind):
+    assert layout.kind(write(tmp_path, files)) == kind
+
+
+def _run(src, *argv):
+    env = dict(ENV, PATH=os.environ["PATH"])
+    return subprocess.run([sys.executable, LAYOUT] + list(argv) + [src], env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_command_line_mismatch_and_bad_toml_are_one_line(tmp_path):
+    src = write(tmp_path, {".python-version": "2.6\n"})
+    proc = _run(src, "check-python")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("whiskey: ERROR: .python-version declares Python 2.6, ")
+    assert proc.stderr.endswith("no whiskey variant satisfies it\n")
+    os.remove(os.path.join(src, ".python-version"))
+    (tmp_path / "pyproject.toml").write_text("[project\nname = \n")
+    proc = _run(src, "check-python")
+    assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1
+    assert proc.stderr.startswith("whiskey: ERROR: pyproject.toml is not valid TOML: ")
+    assert _run(src, "bogus").returncode == 2
+
+
+def test_lock_files_not_read_yet_are_named(tmp_path):
+    src = write(tmp_path, {"pyproject.toml": '[build-system]\nrequires = ["poetry-core"]\n',
+                           "poetry.lock": ""})
+    proc = _run(src, "kind")
+    assert (proc.returncode, proc.stdout) == (0, "project\n")
+    assert proc.stderr == ("whiskey: WARNING: poetry.lock is not read yet: the project's "
+                           "dependencies are resolved afresh\n")
