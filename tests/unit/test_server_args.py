@@ -223,6 +223,7 @@ def app(tmp_path):
     fake.write_text(
         '#!/bin/sh\n'
         'printf "%s\\n" "mod_wsgi-express" "$@" > "$OUT"\n'
+        'echo "${MALLOC_ARENA_MAX-unset}" > "$OUT.arena"\n'
         'for root; do :; done\n'
         'mkdir -p "$root"\n'
         'cat > "$root/apachectl" <<"EOF"\n'
@@ -596,3 +597,13 @@ def test_busy_workers_are_read_from_the_status_page():
     assert supervise.describe([(3, "GET /a HTTP/1.1"), (12, "GET /b HTTP/1.1")]) == (
         "GET /b HTTP/1.1 (running 12 s); GET /a HTTP/1.1 (running 3 s)")
     assert supervise.describe([]) == "none"
+
+
+@pytest.mark.parametrize("given, seen", [(None, "2"), ("8", "8")])
+def test_malloc_arenas_are_limited_unless_set(app, given, seen):
+    src, out, env = app
+    if given:
+        env["MALLOC_ARENA_MAX"] = given
+    assert _run(env).returncode == 0
+    with open(str(out) + ".arena") as f:
+        assert f.read().strip() == seen

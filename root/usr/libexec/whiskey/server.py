@@ -428,9 +428,7 @@ def front_end_directives(args):
               "ThreadsPerChild %d" % threads, "MaxRequestWorkers %d" % (threads * processes),
               "StartServers 1", "MinSpareThreads %d" % (threads // 2),
               "MaxSpareThreads %d" % (threads * 2)]
-    # Each thread's memory allocator keeps up to 2 MiB it freed (Apache's
-    # default MaxMemFree); with this many threads, 64 KiB is enough.
-    lines = ["MaxMemFree 64"]
+    lines = []
     for mpm in ("mpm_event_module", "mpm_worker_module"):
         lines += ["<IfModule %s>" % mpm] + sizing + ["</IfModule>"]
     return lines
@@ -465,7 +463,10 @@ def httpd_directives(args, env):
     level = last_value(args, "--log-level", "warn")
     if level not in ("info", "debug") and not level.startswith("trace"):
         lines.append("LogLevel wsgi:info")
-    lines += front_end_directives(args) + status_directives()
+    # Each Apache thread's memory allocator keeps up to 2 MiB it freed
+    # (Apache's default MaxMemFree): 5 MiB more for 16 threads in embedded
+    # mode, more again for the front end's many.  64 KiB is plenty.
+    lines += ["MaxMemFree 64"] + front_end_directives(args) + status_directives()
     return "".join(line + "\n" for line in lines)
 
 
@@ -505,8 +506,17 @@ def exec_hook(path, args):
     os.execv("/bin/bash", ["/bin/bash", path] + args)
 
 
+# glibc gives each thread that allocates concurrently its own malloc arena
+# (up to 8 per CPU), and every arena keeps what it freed: 16 threads made a
+# process 5 MiB bigger (BENCHMARKS.md).  Python's own allocator serves small
+# objects under the GIL, so few arenas cost no speed.  A value set by the
+# user is kept.
+MALLOC_ARENA_MAX = "2"
+
+
 def main(argv):
     env = os.environ
+    env.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
     app_src = env.get("HOME", "/opt/app-root/src")
     path = os.path.join(app_src, ".whiskey", "server_args")
     text = ""
