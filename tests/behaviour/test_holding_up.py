@@ -253,3 +253,24 @@ def test_embedded_mode_serves_in_apache_s_own_processes(run, probe, variant, doc
     app.container.stop(timeout=10)
     app.container.reload()
     assert app.container.attrs["State"]["ExitCode"] == 0
+
+
+def test_an_oom_kill_is_named_in_the_log_and_service_comes_back(run, probe):
+    """A request that needs more memory than the container has: the kernel
+    kills the daemon process; the log says it was the OOM killer, and
+    mod_wsgi starts a new daemon process."""
+    app = run(probe[0].id, mem_limit="128m", memswap_limit="128m")
+    status, _ = _get(_port(app), "/allocate", timeout=30)
+    assert status != 200  # the process serving it was killed
+    deadline = time.time() + 20
+    while "OOM killer" not in app.logs() and time.time() < deadline:
+        time.sleep(0.5)
+    logs = app.logs()
+    assert "whiskey: ERROR: the kernel's OOM killer killed" in logs, logs[-3000:]
+    assert "terminated by signal 9" in logs
+    back = None
+    while back is None and time.time() < deadline + 20:
+        if _get(_port(app))[0] == 200:
+            back = True
+        time.sleep(0.5)
+    assert back, logs[-3000:]

@@ -83,6 +83,9 @@ def application(environ, start_response):
     if path == "/sleep":
         time.sleep(2)
         return _text(start_response, "slept")
+    if path == "/allocate":  # more memory than the test's container may have
+        data = b"x" * (512 << 20)
+        return _text(start_response, "allocated %d" % len(data))
     if path == "/hang":  # a request that never returns (an hour is never, for a test)
         time.sleep(3600)
         return _text(start_response, "hung")
