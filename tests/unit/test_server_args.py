@@ -6,9 +6,12 @@ subprocess with a stand-in ``mod_wsgi-express`` on PATH that records the
 arguments it was given.
 """
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import server
@@ -248,6 +251,28 @@ def _run(env, *argv):
                           capture_output=True, text=True, timeout=30)
 
 
+@contextlib.contextmanager
+def supervised(env, out, **popen):
+    """server.py running against the fake Apache (started and waiting); never
+    leaves the fake server (in its own process group) behind."""
+    env["APACHE_WAIT"] = "1"
+    proc = subprocess.Popen([sys.executable, SERVER], env=env, **popen)
+    try:
+        ready = str(out) + ".ready"
+        deadline = time.time() + 20
+        while not os.path.exists(ready) and time.time() < deadline:
+            time.sleep(0.05)
+        assert os.path.exists(ready), "fake apache never started"
+        yield proc
+    finally:
+        proc.kill()
+        try:
+            with open(str(out) + ".pid") as f:
+                os.killpg(int(f.read()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
 def test_main_execs_mod_wsgi_express(app):
     src, out, env = app
     (src / ".whiskey" / "server_args").write_text('--setenv G "hi there" # note\n')
@@ -293,31 +318,15 @@ def test_a_server_that_ignores_the_stop_is_ended_within_the_stop_timeout(app):
     """Apache stuck on a request that never ends: the supervisor stops it
     (TERM) after the graceful part, kills its process group at the end and
     exits 143, before Docker's own SIGKILL."""
-    import signal
-    import time
     src, out, env = app
-    env["APACHE_WAIT"] = "1"
     env["APACHE_IGNORE"] = "WINCH TERM"
     env["WHISKEY_STOP_TIMEOUT"] = "3"
-    proc = subprocess.Popen([sys.executable, SERVER], env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        ready = str(out) + ".ready"
-        deadline = time.time() + 20
-        while not os.path.exists(ready) and time.time() < deadline:
-            time.sleep(0.05)
-        assert os.path.exists(ready), "fake apache never started"
+    with supervised(env, out, stderr=subprocess.PIPE, text=True) as proc:
         began = time.time()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 143
         elapsed = time.time() - began
         stderr = proc.stderr.read()
-    finally:
-        proc.kill()
-        try:
-            with open(str(out) + ".pid") as f:
-                os.killpg(int(f.read()), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
     assert 1 <= elapsed < 3, elapsed
     assert "requests still running 1 s after the stop signal are cut off" in stderr
     assert "in flight when the stop began: unknown" in stderr  # no status page in the fake
@@ -343,29 +352,13 @@ def test_apache_exit_status_is_the_exit_status(app):
 
 @pytest.mark.parametrize("sent, received", [("TERM", "WINCH"), ("INT", "WINCH"), ("QUIT", "TERM")])
 def test_stop_signals_become_apache_graceful_stop(app, sent, received):
-    import signal
-    import time
     src, out, env = app
-    env["APACHE_WAIT"] = "1"
-    proc = subprocess.Popen([sys.executable, SERVER], env=env)
-    try:
-        ready = str(out) + ".ready"
-        deadline = time.time() + 20
-        while not os.path.exists(ready) and time.time() < deadline:
-            time.sleep(0.05)
-        assert os.path.exists(ready), "fake apache never started"
+    with supervised(env, out) as proc:
         proc.send_signal(signal.SIGWINCH)  # a terminal resize: ignored
         time.sleep(0.3)
         assert proc.poll() is None
         proc.send_signal(getattr(signal, "SIG" + sent))
         assert proc.wait(timeout=10) == 0
-    finally:  # never leave the fake server (in its own process group) behind
-        proc.kill()
-        try:
-            with open(str(out) + ".pid") as f:
-                os.killpg(int(f.read()), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
     with open(str(out) + ".signals") as f:
         assert f.read().split() == [received]
 
@@ -526,7 +519,6 @@ def test_start_hook_without_shebang_runs_under_bash(app):
 
 
 def test_apache_killed_by_a_signal_is_named():
-    import signal
     status = 9  # a wait status: killed by SIGKILL
     assert supervise.report_exit(42, status, None, False) == 128 + signal.SIGKILL
     assert supervise.signal_name(signal.SIGKILL) == "SIGKILL"
