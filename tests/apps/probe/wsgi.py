@@ -84,7 +84,10 @@ def application(environ, start_response):
         time.sleep(2)
         return _text(start_response, "slept")
     if path == "/allocate":  # more memory than the test's container may have
-        data = b"x" * (512 << 20)
+        # The size is not a constant: CPython before 3.6 folds constant
+        # expressions at compile time, and would build the 512 MiB then.
+        megabytes = int(environ.get("QUERY_STRING") or "512")
+        data = b"x" * (megabytes << 20)
         return _text(start_response, "allocated %d" % len(data))
     if path == "/hang":  # a request that never returns (an hour is never, for a test)
         time.sleep(3600)
