@@ -246,6 +246,13 @@ def app(tmp_path):
     return src, out, env
 
 
+def start_hook(src, text, mode=0o755):
+    """Write .whiskey/action_hooks/start with the given text and mode."""
+    hook = src / ".whiskey" / "action_hooks" / "start"
+    hook.write_text(text)
+    hook.chmod(mode)
+
+
 def _run(env, *argv):
     return subprocess.run([sys.executable, SERVER] + list(argv), env=env,
                           capture_output=True, text=True, timeout=30)
@@ -365,9 +372,7 @@ def test_stop_signals_become_apache_graceful_stop(app, sent, received):
 
 def test_main_runs_an_executable_start_hook(app):
     src, out, env = app
-    hook = src / ".whiskey" / "action_hooks" / "start"
-    hook.write_text('#!/bin/sh\nprintf "%s\\n" "hook" "$@" > "$OUT"\n')
-    hook.chmod(0o755)
+    start_hook(src, '#!/bin/sh\nprintf "%s\\n" "hook" "$@" > "$OUT"\n')
     proc = _run(env)
     assert proc.returncode == 0, proc.stderr
     assert out.read_text().splitlines() == ["hook"] + FIXED
@@ -376,9 +381,7 @@ def test_main_runs_an_executable_start_hook(app):
 
 def test_main_warns_about_a_non_executable_start_hook(app):
     src, out, env = app
-    hook = src / ".whiskey" / "action_hooks" / "start"
-    hook.write_text('#!/bin/sh\necho never\n')
-    hook.chmod(0o644)
+    start_hook(src, '#!/bin/sh\necho never\n', mode=0o644)
     proc = _run(env)
     assert proc.returncode == 0, proc.stderr
     assert "start is not executable" in proc.stderr
@@ -508,9 +511,7 @@ def test_main_adds_and_logs_trusted_proxies(app):
 
 def test_start_hook_without_shebang_runs_under_bash(app):
     src, out, env = app
-    hook = src / ".whiskey" / "action_hooks" / "start"
-    hook.write_text('printf "%s\\n" "hook:$BASH_VERSION" "$@" > "$OUT"\n')
-    hook.chmod(0o755)
+    start_hook(src, 'printf "%s\\n" "hook:$BASH_VERSION" "$@" > "$OUT"\n')
     proc = _run(env)
     assert proc.returncode == 0, proc.stderr
     lines = out.read_text().splitlines()
