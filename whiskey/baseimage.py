@@ -38,6 +38,10 @@ Acquire::Languages "none";
 """
 
 
+# Suites that have no -updates and -security companions.
+ROLLING = ("sid", "unstable")
+
+
 class BaseImageError(RuntimeError):
     pass
 
@@ -61,14 +65,45 @@ def _sources(rootfs, suite):
                      if u.rstrip("/").endswith("/debian-security")), None)
     if not main:
         raise BaseImageError("debootstrap wrote no apt source in %s" % rootfs)
-    parts = ["Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n"
+    # Unstable has no -updates or -security suite: its fixes land in sid itself.
+    rolling = suite in ROLLING
+    parts = ["Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n"
              "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
-             % (main, suite, suite)]
-    if security:
+             % (main, suite if rolling else "%s %s-updates" % (suite, suite))]
+    if security and not rolling:
         parts.append("Types: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n"
                      "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
                      % (security, suite))
     return "\n".join(parts)
+
+
+def expired_release(rootfs, now=None):
+    """The Valid-Until of the suite's Release that debootstrap fetched, when already past.
+
+    A mirror frozen in time (a snapshot) serves a Release whose Valid-Until
+    has passed; apt then refuses it, though debootstrap does not look.
+    """
+    import email.utils
+    import glob
+    import time
+    for path in sorted(glob.glob(os.path.join(rootfs, "var/lib/apt/lists/*_InRelease"))
+                       + glob.glob(os.path.join(rootfs, "var/lib/apt/lists/*_Release"))):
+        with open(path, errors="replace") as f:
+            m = re.search(r"^Valid-Until:\s*(.+)$", f.read(), re.M)
+        if m:
+            until = email.utils.parsedate_to_datetime(m.group(1).strip()).timestamp()
+            if until < (now if now is not None else time.time()):
+                return m.group(1).strip()
+    return None
+
+
+# Written only into a locally made base whose archive is a frozen snapshot.
+_FROZEN_MIRROR_CONF = """\
+// whiskey: this image was made locally from a Debian archive snapshot whose
+// Release expired on %s; apt would refuse it.  A registry's image of the same
+// name does not carry this file.
+Acquire::Check-Valid-Until "false";
+"""
 
 
 def create(client, name, workdir=None, say=print):
@@ -100,6 +135,12 @@ def create(client, name, workdir=None, say=print):
             f.write(_DPKG_EXCLUDES)
         with open(os.path.join(rootfs, "etc/apt/apt.conf.d/docker-slim"), "w") as f:
             f.write(_APT_CONF)
+        expired = expired_release(rootfs)
+        if expired:
+            say("warning: the archive's %s Release expired on %s (a frozen snapshot); the local "
+                "%s skips apt's Valid-Until check" % (suite, expired, name))
+            with open(os.path.join(rootfs, "etc/apt/apt.conf.d/whiskey-frozen-mirror"), "w") as f:
+                f.write(_FROZEN_MIRROR_CONF % expired)
         subprocess.run(["chroot", rootfs, "sh", "-c",
                         "apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/*.log "
                         "/usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/*"],

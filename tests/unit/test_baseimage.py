@@ -37,3 +37,23 @@ def test_sources_without_a_known_security_archive(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "apt_source_uris", lambda: [])
     text = baseimage._sources(_rootfs(tmp_path), "trixie")
     assert "Suites: trixie trixie-updates" in text and "security" not in text
+
+
+def test_unstable_has_neither_updates_nor_security(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "apt_source_uris", lambda: [
+        "http://mirror.invalid/debian", "http://security.invalid/debian-security"])
+    text = baseimage._sources(_rootfs(tmp_path), "sid")
+    assert "Suites: sid\n" in text
+    assert "updates" not in text and "security" not in text
+
+
+def test_an_expired_release_is_told_apart(tmp_path):
+    lists = tmp_path / "var" / "lib" / "apt" / "lists"
+    lists.mkdir(parents=True)
+    (lists / "mirror_debian_dists_sid_InRelease").write_text(
+        "Origin: Debian\nValid-Until: Fri, 06 Nov 2026 08:08:01 UTC\n")
+    assert baseimage.expired_release(str(tmp_path), now=1_800_000_000) == \
+        "Fri, 06 Nov 2026 08:08:01 UTC"
+    assert baseimage.expired_release(str(tmp_path), now=1_700_000_000) is None
+    (lists / "mirror_debian_dists_sid_InRelease").write_text("Origin: Debian\n")
+    assert baseimage.expired_release(str(tmp_path)) is None
