@@ -79,9 +79,15 @@ def cmd_sources(args):
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=1))
     else:
-        table = [("VARIANT", "FILE", "STATE", "SHA256", "WHERE")]
-        table += [(r.variant, r.artifact.file, r.state, r.artifact.sha256[:12], r.where) for r in rows]
+        table = [("VARIANT", "FILE", "STATE", "SHA256", "WHERE", "SIGNATURE")]
+        table += [(r.variant, r.artifact.file, r.state, r.artifact.sha256[:12], r.where,
+                   r.signature) for r in rows]
         print(text.table(table))
+        for v in variants:
+            if not v.compiled:
+                print("%s: the interpreter is Debian's python%s package on %s: no tarball; apt "
+                      "checks it against the archive's OpenPGP-signed Release file"
+                      % (v.name, v.major_minor, v.base))
     # A file the origin lacks may still come from its usual places; a file
     # whose bytes are not the pinned ones is an error, and so is an origin
     # that provided nothing while files are still missing.

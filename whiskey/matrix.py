@@ -35,7 +35,10 @@ REQUIRED = {"python", "base", "interpreter", "pins"}
 # the base distribution's own python3.X packages.
 INTERPRETERS = ("compiled", "distribution")
 Interpreter = Literal["compiled", "distribution"]
-TARBALL_KEYS = {"file", "sha256", "url", "debian"}
+TARBALL_KEYS = {"file", "sha256", "url", "debian", "signature", "unsigned"}
+SIGNATURE_KEYS = {"file", "sha256", "url", "debian", "fingerprint", "keyring"}
+KEYRING_KEYS = {"file", "sha256", "debian", "member"}
+_FINGERPRINT = re.compile(r"[0-9A-F]{40}\Z")
 
 
 class MatrixError(ValueError):
@@ -52,6 +55,10 @@ class Artifact:
     debian: Optional[str] = None  # the same bytes as a Debian orig tarball
     project: Optional[str] = None  # a package-index project name, for index fetches
     constraint: Optional[str] = None  # versions `./build.py update` may move the pin to
+    # An upstream OpenPGP signature, checked on the host before any build; or,
+    # for a tarball that has none to be had, the matrix's reason why not.
+    signature: Optional["Signature"] = None
+    unsigned: Optional[str] = None
 
     @property
     def version(self) -> str:
@@ -60,6 +67,21 @@ class Artifact:
         if m is None:
             raise ValueError("no version in %r" % self.file)
         return m.group("version")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """An upstream OpenPGP signature of a tarball, and the key that must have made it.
+
+    The key comes from a file whose sha256 is pinned (a Debian source
+    package's debian/upstream/signing-key.asc), and only a signature by the
+    primary key ``fingerprint`` is accepted.
+    """
+
+    asc: Artifact
+    fingerprint: str
+    keyring: Artifact
+    member: Optional[str] = None  # the key file inside keyring, when it is an archive
 
 
 @dataclass(frozen=True)
@@ -145,7 +167,42 @@ def _tarball(name, key, spec):
     if deb is not None and not re.match(r"[a-z0-9.+-]+_[^_/]+\.orig\.tar\.(gz|xz|bz2)\Z", deb):
         raise _err(name, key + ".debian", "must be a Debian orig tarball name "
                    "like python2.7_2.7.18.orig.tar.gz, got %r" % (deb,))
-    return Artifact(spec["file"], spec["sha256"], url=spec["url"], debian=deb)
+    signature = spec.get("signature")
+    unsigned = spec.get("unsigned")
+    if (signature is None) == (unsigned is None):
+        raise _err(name, key + ".signature", "give either signature (the upstream OpenPGP "
+                   "signature and its key) or unsigned (why none can be checked)")
+    if unsigned is not None and (not isinstance(unsigned, str) or not unsigned.strip()):
+        raise _err(name, key + ".unsigned", "must say why no signature can be checked")
+    return Artifact(spec["file"], spec["sha256"], url=spec["url"], debian=deb,
+                    signature=None if signature is None else
+                    _signature(name, key + ".signature", signature),
+                    unsigned=unsigned)
+
+
+def _signature(name, key, spec):
+    if not isinstance(spec, dict):
+        raise _err(name, key, "must be a mapping with file, sha256, fingerprint and keyring")
+    unknown = set(spec) - SIGNATURE_KEYS
+    if unknown:
+        raise _err(name, "%s.%s" % (key, sorted(unknown)[0]), "unknown key")
+    for k in ("file", "sha256", "fingerprint", "keyring"):
+        if not spec.get(k):
+            raise _err(name, "%s.%s" % (key, k), "missing")
+    if not (spec.get("url") or spec.get("debian")):
+        raise _err(name, key, "needs url or debian: where the signature comes from")
+    if not _FINGERPRINT.match(str(spec["fingerprint"])):
+        raise _err(name, key + ".fingerprint", "must be 40 upper-case hex digits (the primary "
+                   "key's fingerprint), got %r" % (spec["fingerprint"],))
+    ring = spec["keyring"]
+    if not isinstance(ring, dict) or not {"file", "sha256", "debian"} <= set(ring) <= KEYRING_KEYS:
+        raise _err(name, key + ".keyring", "must be {file, sha256, debian[, member]}: the "
+                   "file that carries the public key")
+    asc = Artifact(spec["file"], _sha(name, key + ".sha256", spec["sha256"]),
+                   url=spec.get("url"), debian=spec.get("debian"))
+    keyring = Artifact(ring["file"], _sha(name, key + ".keyring.sha256", ring["sha256"]),
+                       debian=ring["debian"])
+    return Signature(asc, spec["fingerprint"], keyring, ring.get("member"))
 
 
 def _pins(name, pins):

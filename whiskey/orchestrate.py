@@ -75,7 +75,10 @@ class Fetcher:
             self.bases.add(variant.base)
         for a in variant.artifacts:
             if a not in self.verified:
-                self.verified[a] = sources.fetch(a, self.ca_bundle, log)
+                path = sources.fetch(a, self.ca_bundle, log)
+                if a.signature is not None:
+                    log("%s: %s" % (a.file, sources.verify_signature(a, path, self.ca_bundle, log)))
+                self.verified[a] = path
         return {a: self.verified[a] for a in variant.artifacts}
 
 

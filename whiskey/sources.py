@@ -42,6 +42,10 @@ class ChecksumError(SourceError):
     pass
 
 
+class SignatureError(SourceError):
+    pass
+
+
 def cache_dir():
     return settings.source_cache()
 
@@ -236,6 +240,95 @@ def fetch(artifact, ca_bundle=None, log=print):
     return path
 
 
+# -- upstream signatures --------------------------------------------------
+
+def _key_file(keyring_path, member, workdir):
+    """The armoured public key: keyring_path itself, or member inside that tarball."""
+    if not member:
+        return keyring_path
+    import tarfile
+    with tarfile.open(keyring_path) as tar:
+        try:
+            data = tar.extractfile(member)
+        except KeyError:
+            data = None
+        if data is None:
+            raise SignatureError("%s has no %s" % (os.path.basename(keyring_path), member))
+        path = os.path.join(workdir, "key.asc")
+        with open(path, "wb") as out:
+            out.write(data.read())
+    return path
+
+
+def check_signature(artifact, path, asc_path, keyring_path):
+    """The OpenPGP check of path against asc_path, by the pinned key only.
+
+    gpg runs in a throwaway home with nothing but the keyring's keys; the
+    signature must verify (VALIDSIG) and its primary key must be the pinned
+    fingerprint.  A signature made while its key was valid still counts after
+    the key expired (gpg's EXPKEYSIG), as gpg itself reports it valid.
+    Returns a one-line description; raises SignatureError naming file and key.
+    """
+    import tempfile
+    sig = artifact.signature
+    gpg = shutil.which("gpg")
+    if gpg is None:
+        raise SignatureError("%s must be checked against its OpenPGP signature, and gpg is not "
+                             "installed (apt-get install gpg)" % artifact.file)
+    with tempfile.TemporaryDirectory(prefix="whiskey-gpg-") as home:
+        key = _key_file(keyring_path, sig.member, home)
+        imported = subprocess.run([gpg, "--batch", "--homedir", home, "--import", key],
+                                  capture_output=True, text=True)
+        if imported.returncode not in (0, 2):  # 2: some keys had no user id, say
+            raise SignatureError("cannot import the keys in %s: %s"
+                                 % (sig.keyring.file, imported.stderr.strip()[-200:]))
+        out = subprocess.run([gpg, "--batch", "--homedir", home, "--status-fd", "1",
+                              "--verify", asc_path, path], capture_output=True, text=True)
+    status = [line.split()[1:] for line in out.stdout.splitlines() if line.startswith("[GNUPG:] ")]
+    valid = [f for f in status if f and f[0] == "VALIDSIG"]
+    primary = valid[0][-1] if valid else None
+    if not valid or any(f and f[0] in ("BADSIG", "ERRSIG") for f in status):
+        said = [" ".join(f[:2]) for f in status
+                if f and f[0] in ("BADSIG", "ERRSIG", "NO_PUBKEY", "NODATA")]
+        raise SignatureError("%s: its OpenPGP signature %s does not verify with key %s (gpg: %s)"
+                             % (artifact.file, sig.asc.file, sig.fingerprint,
+                                ", ".join(said) or out.stderr.strip()[-200:] or "no valid signature"))
+    if primary != sig.fingerprint:
+        raise SignatureError("%s: signed by key %s, not by the pinned key %s"
+                             % (artifact.file, primary, sig.fingerprint))
+    made = valid[0][2]  # VALIDSIG <fingerprint> <creation date> ...
+    expired = any(f and f[0] == "EXPKEYSIG" for f in status)
+    return "OpenPGP good, key %s, signed %s%s" % (
+        sig.fingerprint, made, " (the key has expired since)" if expired else "")
+
+
+def verify_signature(artifact, path, ca_bundle=None, log=print):
+    """Fetch artifact's signature and key (pinned, cached) and check path; a description."""
+    sig = artifact.signature
+    asc = fetch(sig.asc, ca_bundle, log)
+    keyring = fetch(sig.keyring, ca_bundle, log)
+    return check_signature(artifact, path, asc, keyring)
+
+
+def signature_state(artifact):
+    """What `./build.py sources` says of artifact's signature, reading the cache only."""
+    if artifact.unsigned:
+        return "none: " + artifact.unsigned
+    if artifact.signature is None:
+        if artifact.project:
+            return "none: the package index publishes sha256 only; the pin is that digest"
+        return "none"
+    cache = cache_dir()
+    paths = [os.path.join(cache, a.file)
+             for a in (artifact, artifact.signature.asc, artifact.signature.keyring)]
+    if not all(os.path.exists(p) for p in paths):
+        return "OpenPGP, key %s: checked when fetched" % artifact.signature.fingerprint
+    try:
+        return check_signature(artifact, *paths)
+    except SignatureError as exc:
+        return "BAD: %s" % exc
+
+
 def probe(artifact, ca_bundle=None):
     """(True, where) if artifact is cached or a place answers; (False, why) otherwise.
 
@@ -279,15 +372,17 @@ def availability(variant, ca_bundle=None):
 class Status(object):
     """Where one artifact of a variant stands on this machine."""
 
-    def __init__(self, variant, artifact, state, where):
+    def __init__(self, variant, artifact, state, where, signature=""):
         self.variant = variant
         self.artifact = artifact
         self.state = state  # verified | mismatch | not cached
         self.where = where  # the cache path, or the places it would come from
+        self.signature = signature  # signature_state(artifact)
 
     def as_dict(self):
         return {"variant": self.variant, "file": self.artifact.file,
-                "sha256": self.artifact.sha256, "state": self.state, "where": self.where}
+                "sha256": self.artifact.sha256, "state": self.state, "where": self.where,
+                "signature": self.signature}
 
 
 def status(variants):
@@ -298,10 +393,11 @@ def status(variants):
             path = os.path.join(cache_dir(), a.file)
             if os.path.exists(path):
                 state = "verified" if sha256_of(path) == a.sha256 else "mismatch"
-                out.append(Status(v.name, a, state, path))
+                out.append(Status(v.name, a, state, path, signature_state(a)))
             else:
                 out.append(Status(v.name, a, "not cached",
-                                  " | ".join(w for w, _ in places(a)) or "nowhere known"))
+                                  " | ".join(w for w, _ in places(a)) or "nowhere known",
+                                  signature_state(a)))
     return out
 
 

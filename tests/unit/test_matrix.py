@@ -566,3 +566,45 @@ def test_select_names_each_variant_once_in_the_order_given():
     variants = matrix.load()
     chosen = matrix.select(variants, ["python-3.5", "python-2.7", "python-3.5"])
     assert [v.name for v in chosen] == ["python-3.5", "python-2.7"]
+
+
+# -- upstream signatures --------------------------------------------------------
+
+def test_a_signed_tarball_names_its_signature_and_key(variants):
+    openssl = by_name(variants)["python-3.5"].openssl
+    assert openssl.signature.asc.file == "openssl-1.1.1w.tar.gz.asc"
+    assert openssl.signature.fingerprint == "EFC0A467D613CB83C7ED6D30D894E2CE8B3D79F5"
+    assert openssl.signature.member == "debian/upstream/signing-key.asc"
+
+
+def test_every_tarball_is_signed_or_says_why_not(variants):
+    for v in variants:
+        for a in (v.source, v.openssl):
+            if a is not None:
+                assert (a.signature is None) != (a.unsigned is None), (v.name, a.file)
+
+
+@pytest.mark.parametrize("change", ["neither", "both"])
+def test_a_tarball_needs_exactly_one_of_signature_and_unsigned(raw, change):
+    openssl = raw["variants"]["python-3.5"]["openssl"]
+    if change == "neither":
+        del openssl["signature"]
+    else:
+        openssl["unsigned"] = "no reason"
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert "give either signature" in assert_names(e, "python-3.5", "openssl.signature")
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("fingerprint", "D894E2CE8B3D79F5", "40 upper-case hex digits"),
+    ("fingerprint", "efc0a467d613cb83c7ed6d30d894e2ce8b3d79f5", "40 upper-case hex digits"),
+    ("keyring", {"file": "k.asc"}, "must be {file, sha256, debian"),
+    ("sha256", "0" * 63, "sha256 must be 64"),
+])
+def test_a_malformed_signature_entry(raw, key, value, words):
+    raw["variants"]["python-3.5"]["openssl"]["signature"][key] = value
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    msg = str(e.value)
+    assert "variant 'python-3.5'" in msg and "openssl.signature" in msg and words in msg, msg

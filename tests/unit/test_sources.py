@@ -362,7 +362,8 @@ def test_status_of_each_file_of_each_variant(offline, server):
     assert by_file["wheel-1.0-py3-none-any.whl"].as_dict() == {
         "variant": "python-9.9", "file": "wheel-1.0-py3-none-any.whl",
         "sha256": hashlib.sha256(FILES["wheel-1.0-py3-none-any.whl"]).hexdigest(),
-        "state": "mismatch", "where": str(offline / "wheel-1.0-py3-none-any.whl")}
+        "state": "mismatch", "where": str(offline / "wheel-1.0-py3-none-any.whl"),
+        "signature": "none"}
 
 
 def test_status_of_a_pin_names_the_package_index(offline):
@@ -466,7 +467,8 @@ def small_matrix(tmp_path):
             "python": "9.%s.0" % minor, "base": "debian:bookworm-slim",
             "interpreter": "compiled", "pins": pins,
             "source": {"file": tarball, "sha256": _sha(tarball),
-                       "url": "https://upstream.invalid/" + tarball}}
+                       "url": "https://upstream.invalid/" + tarball,
+                       "unsigned": "a test tarball"}}
     path = tmp_path / "matrix.yaml"
     path.write_text(yaml.safe_dump(data))
     return str(path)
@@ -475,7 +477,7 @@ def small_matrix(tmp_path):
 def _table(stdout):
     """{(variant, file): state} from the sources table."""
     lines = stdout.splitlines()
-    assert lines[0].split() == ["VARIANT", "FILE", "STATE", "SHA256", "WHERE"]
+    assert lines[0].split() == ["VARIANT", "FILE", "STATE", "SHA256", "WHERE", "SIGNATURE"]
     rows = {}
     for line in lines[1:]:
         variant, file, rest = line.split(None, 2)
@@ -555,7 +557,7 @@ def test_sources_json(env, small_matrix, offline):
         ("python-9.1", f) for f in ["Python-9.1.0.tgz", "pip-1.0-py3-none-any.whl",
                                     "setuptools-1.0-py3-none-any.whl", "wheel-1.0-py3-none-any.whl",
                                     "mod_wsgi-1.0.tar.gz"]]
-    assert all(set(r) == {"variant", "file", "sha256", "state", "where"} for r in rows)
+    assert all(set(r) == {"variant", "file", "sha256", "state", "where", "signature"} for r in rows)
     assert all(r["sha256"] == _sha(r["file"]) for r in rows)
     assert [r["state"] for r in rows] == ["verified", "not cached", "not cached", "mismatch",
                                           "not cached"]
@@ -569,3 +571,89 @@ def test_sources_cli_errors(env, small_matrix, tmp_path):
     p = build_py(env, "--matrix", small_matrix, "sources", "python-9.3")
     assert p.returncode == 2
     assert p.stderr == "error: unknown variant python-9.3 (known: python-9.1, python-9.2)\n"
+
+
+# -- OpenPGP signatures: a key made for the test, real gpg ---------------------
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory):
+    """(sign(path) -> asc path, keyring tarball, fingerprint) from a fresh ed25519 key."""
+    import shutil
+    import subprocess
+    import tarfile
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed (apt-get install gpg)")
+    d = tmp_path_factory.mktemp("gpg")
+    home = d / "home"
+    home.mkdir(mode=0o700)
+
+    def gpg(*args):
+        return subprocess.run(["gpg", "--batch", "--homedir", str(home), *args],
+                              check=True, capture_output=True, text=True).stdout
+
+    gpg("--passphrase", "", "--quick-gen-key", "release manager <rm@example.invalid>",
+        "ed25519", "sign", "never")
+    fpr = [line.split(":")[9] for line in gpg("--with-colons", "--list-keys").splitlines()
+           if line.startswith("fpr:")][0]
+    (d / "debian" / "upstream").mkdir(parents=True)
+    (d / "debian" / "upstream" / "signing-key.asc").write_text(gpg("--armor", "--export", fpr))
+    ring = d / "pkg_1.0-1.debian.tar.xz"
+    with tarfile.open(ring, "w:xz") as tar:
+        tar.add(d / "debian", arcname="debian")
+
+    def sign(path):
+        gpg("--armor", "--detach-sign", "--output", str(path) + ".asc", str(path))
+        return str(path) + ".asc"
+    return sign, str(ring), fpr
+
+
+def _signed(tmp_path, signer, fingerprint=None):
+    sign, ring, fpr = signer
+    tarball = tmp_path / "pkg-1.0.tar.gz"
+    tarball.write_bytes(b"the release")
+    asc = sign(tarball)
+    sig = matrix.Signature(Artifact("pkg-1.0.tar.gz.asc", "0" * 64), fingerprint or fpr,
+                           Artifact("pkg_1.0-1.debian.tar.xz", "0" * 64),
+                           "debian/upstream/signing-key.asc")
+    return Artifact("pkg-1.0.tar.gz", "0" * 64, signature=sig), str(tarball), asc, ring
+
+
+def test_a_good_signature_by_the_pinned_key(tmp_path, signer):
+    artifact, path, asc, ring = _signed(tmp_path, signer)
+    said = sources.check_signature(artifact, path, asc, ring)
+    assert said.startswith("OpenPGP good, key %s, signed 20" % signer[2])
+
+
+def test_a_changed_tarball_is_a_hard_error_naming_file_and_key(tmp_path, signer):
+    artifact, path, asc, ring = _signed(tmp_path, signer)
+    with open(path, "ab") as f:
+        f.write(b"!")
+    with pytest.raises(sources.SignatureError) as e:
+        sources.check_signature(artifact, path, asc, ring)
+    assert str(e.value).startswith("pkg-1.0.tar.gz: its OpenPGP signature pkg-1.0.tar.gz.asc "
+                                   "does not verify with key %s (gpg: BADSIG" % signer[2])
+
+
+def test_a_signature_by_another_key_than_the_pinned_one(tmp_path, signer):
+    artifact, path, asc, ring = _signed(tmp_path, signer, fingerprint="A" * 40)
+    with pytest.raises(sources.SignatureError) as e:
+        sources.check_signature(artifact, path, asc, ring)
+    assert str(e.value) == "pkg-1.0.tar.gz: signed by key %s, not by the pinned key %s" % (
+        signer[2], "A" * 40)
+
+
+def test_a_keyring_without_the_key_file(tmp_path, signer):
+    artifact, path, asc, ring = _signed(tmp_path, signer)
+    artifact = Artifact(artifact.file, artifact.sha256, signature=matrix.Signature(
+        artifact.signature.asc, signer[2], artifact.signature.keyring, "debian/missing.asc"))
+    with pytest.raises(sources.SignatureError) as e:
+        sources.check_signature(artifact, path, asc, ring)
+    assert str(e.value) == "pkg_1.0-1.debian.tar.xz has no debian/missing.asc"
+
+
+def test_sources_says_per_file_whether_a_signature_is_checked(offline):
+    rows = sources.status(matrix.load())
+    said = {(r.variant, r.artifact.file): r.signature for r in rows}
+    assert said[("python-3.5", "openssl-1.1.1w.tar.gz")].startswith("OpenPGP")
+    assert said[("python-2.7", "Python-2.7.18.tgz")].startswith("none: python.org")
+    assert said[("python-3.11", "pip-26.3-py3-none-any.whl")].startswith("none: the package index")
