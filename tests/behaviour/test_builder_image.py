@@ -88,6 +88,51 @@ def test_standard_library_extension_modules_import(host, variant):
     python(host, "import " + ", ".join(modules))
 
 
+def test_compression_modules_round_trip(host, variant):
+    """docker-library's python-imports: each codec compresses and gets its bytes back."""
+    codecs = ["zlib", "bz2"] + (["lzma"] if variant.version_info[0] == 3 else [])
+    if variant.version_info[:2] >= (3, 14):
+        codecs.append("compression.zstd")  # new in 3.14 (PEP 784)
+    out = python(host, "import importlib\n"
+                       "data = b'whiskey ' * 1000\n"
+                       "for name in %r:\n"
+                       "    m = importlib.import_module(name)\n"
+                       "    packed = m.compress(data)\n"
+                       "    assert m.decompress(packed) == data and len(packed) < len(data), name\n"
+                       "    print(name)" % (codecs,))
+    assert out.split() == codecs
+
+
+def test_ndbm_and_curses_work(host, variant):
+    ndbm = "dbm" if variant.version_info[0] == 2 else "dbm.ndbm"
+    out = python(host, "import %s as ndbm, curses, readline, os, tempfile\n"
+                       "p = os.path.join(tempfile.mkdtemp(), 'db')\n"
+                       "db = ndbm.open(p, 'c'); db[b'k'] = b'v'; db.close()\n"
+                       "print(ndbm.open(p, 'r')[b'k'].decode())\n"
+                       "curses.setupterm('xterm', os.open(os.devnull, os.O_WRONLY))\n"
+                       "print(curses.tigetnum('colors'))" % ndbm)
+    assert out.split() == ["v", "8"]
+
+
+def test_venv_with_pip_works_inside_the_image(host, variant):
+    """`python -m venv` makes an environment with pip (ensurepip, PEP 453, from 3.4)."""
+    if variant.version_info[:2] < (3, 4):
+        pytest.skip("Python %s has no ensurepip (PEP 453 added it in 3.4)%s" % (
+            variant.major_minor, "" if variant.version_info[0] == 3 else " and no venv"))
+    cmd = host.run("timeout 120 python -m venv /tmp/venv && /tmp/venv/bin/python -m pip --version")
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+    assert cmd.stdout.startswith("pip ") and "/tmp/venv/" in cmd.stdout
+
+
+def test_lib2to3_is_there_until_python_removed_it(host, variant):
+    if variant.version_info[:2] >= (3, 13):
+        pytest.skip("lib2to3 left the standard library in Python 3.13 (deprecated since 3.9)")
+    out = python(host, "from lib2to3 import refactor\n"
+                       "t = refactor.RefactoringTool(['lib2to3.fixes.fix_print'])\n"
+                       "print(str(t.refactor_string('print 1\\n', 'x')).strip())")
+    assert out == "print(1)"
+
+
 def test_ssl_completes_a_tls_handshake(host):
     out = python(host, SSL_HANDSHAKE)
     assert out.startswith("tls-ok TLS"), out
