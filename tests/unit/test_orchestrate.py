@@ -55,7 +55,8 @@ def matrix_data():
         variants[name] = {
             "python": python, "base": "debian:bookworm-slim", "interpreter": "compiled",
             "pins": pins, "source": {"file": tarball, "sha256": _sha(tarball),
-                                     "url": "https://upstream.invalid/" + tarball}}
+                                     "url": "https://upstream.invalid/" + tarball,
+                                     "unsigned": "a test tarball"}}
     return {"variants": variants}
 
 

@@ -22,7 +22,8 @@ variants:
     python: 2.7.18
     base: debian:bookworm-slim
     interpreter: compiled
-    source: {{file: Python-2.7.18.tgz, sha256: {py27}, url: https://upstream.invalid/Python-2.7.18.tgz}}
+    source: {{file: Python-2.7.18.tgz, sha256: {py27}, url: https://upstream.invalid/Python-2.7.18.tgz,
+              unsigned: a test tarball}}
     pins:
       pip: {{file: pip-20.0-py2.py3-none-any.whl, sha256: {pip20}}}
       setuptools: {{file: setuptools-44.0.0-py2.py3-none-any.whl, sha256: {st44}}}
