@@ -103,10 +103,32 @@ def test_command_line_mismatch_and_bad_toml_are_one_line(tmp_path):
     assert _run(src, "bogus").returncode == 2
 
 
-def test_lock_files_not_read_yet_are_named(tmp_path):
-    src = write(tmp_path, {"pyproject.toml": '[build-system]\nrequires = ["poetry-core"]\n',
-                           "poetry.lock": ""})
-    proc = _run(src, "kind")
-    assert (proc.returncode, proc.stdout) == (0, "project\n")
-    assert proc.stderr == ("whiskey: WARNING: poetry.lock is not read yet: the project's "
-                           "dependencies are resolved afresh\n")
+@pytest.mark.parametrize("files, env, kind", [
+    ({"poetry.lock": "", "pyproject.toml": '[build-system]\nrequires = ["poetry-core"]\n'}, {}, "lock"),
+    ({"Pipfile.lock": "{}", "requirements.txt": "six\n"}, {}, "lock"),
+    ({"Pipfile.lock": "{}", "requirements.txt": "six\n"},
+     {"WHISKEY_LOCK_FILE": "requirements.txt"}, "requirements"),
+    ({"pylock.web.toml": "", "wsgi.py": ""}, {"WHISKEY_LOCK_FILE": "pylock.web.toml"}, "lock"),
+    ({"pylock.web.toml": "", "wsgi.py": ""}, {}, "none")])
+def test_lock_files_come_first(tmp_path, files, env, kind):
+    assert layout.kind(write(tmp_path, files), env) == kind
+
+
+def test_a_chosen_file_that_is_not_there_is_an_error(tmp_path):
+    src = write(tmp_path, {"requirements.txt": "six\n"})
+    with pytest.raises(layout.Mismatch) as e:
+        layout.kind(src, {"WHISKEY_LOCK_FILE": "uv.lock"})
+    assert str(e.value) == "WHISKEY_LOCK_FILE=uv.lock, and there is no uv.lock in the source"
+
+
+def test_pylock_requires_python_is_checked(tmp_path):
+    src = write(tmp_path, {"pylock.toml": 'lock-version = "1.0"\nrequires-python = ">=3.12"\n\n'
+                                          '[[packages]]\nname = "six"\nrequires-python = ">=2.7"\n'})
+    for reader in (layout.tomllib, None):
+        layout.tomllib, saved = reader, layout.tomllib
+        try:
+            with pytest.raises(layout.Mismatch,
+                               match="^pylock.toml declares Python requires-python = '>=3.12'"):
+                layout.check_python(src, "3.11.2", ENV)
+        finally:
+            layout.tomllib = saved

@@ -2,13 +2,16 @@
 
 ``python layout.py check-python [SRC]`` compares every Python version the
 application declares (.python-version, runtime.txt, requires-python in
-pyproject.toml, Pipfile's [requires], Poetry's python constraint) with the
-image's interpreter.  A mismatch is one line naming the file, the constraint
-and the whiskey variants that satisfy it; exit status 1.
+pyproject.toml and pylock.toml, Pipfile's [requires], Poetry's python
+constraint) with the image's interpreter.  A mismatch is one line naming the
+file, the constraint and the whiskey variants that satisfy it; exit status 1.
 
-``python layout.py kind [SRC]`` prints how assemble installs the application:
-``requirements`` (requirements.txt), ``project`` (pyproject.toml with a
-[build-system] or [project] table, or setup.py) or ``none``.
+``python layout.py kind [SRC]`` prints how assemble installs the application,
+the first that applies of: ``lock`` (pylock.toml, uv.lock, poetry.lock or
+Pipfile.lock, installed by locks.py), ``requirements`` (requirements.txt),
+``project`` (pyproject.toml with a [build-system] or [project] table, or
+setup.py) or ``none``.  $WHISKEY_LOCK_FILE chooses a lock file (or
+requirements.txt) explicitly; naming a file that is not there is an error.
 
 Runs on every interpreter whiskey ships (Python 2.7 to 3.x): standard library
 and pip's own vendored ``packaging`` only.  TOML is read with tomllib where
@@ -41,7 +44,7 @@ def _simple_toml(text):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        header = re.match(r"^\[\s*([^\[\]]+?)\s*\]$", line)
+        header = re.match(r"^\[\[?\s*([^\[\]]+?)\s*\]\]?$", line)  # [table] or [[array]]
         if header:
             current = ".".join(part.strip().strip('"') for part in header.group(1).split("."))
             tables.setdefault(current, {})
@@ -149,6 +152,10 @@ def declared(src):
         if isinstance(poetry, TEXT):
             found.append(("pyproject.toml", "[tool.poetry.dependencies] python = '%s'" % poetry,
                           poetry_to_pep440(poetry)))
+    if os.path.isfile(os.path.join(src, "pylock.toml")):
+        requires = read_toml(os.path.join(src, "pylock.toml")).get("", {}).get("requires-python")
+        if isinstance(requires, TEXT):
+            found.append(("pylock.toml", "requires-python = '%s'" % requires, [requires]))
     if os.path.isfile(os.path.join(src, "Pipfile")):
         required = read_toml(os.path.join(src, "Pipfile")).get("requires", {})
         if isinstance(required.get("python_full_version"), TEXT):
@@ -198,12 +205,19 @@ def check_python(src, version, env):
                    else "no whiskey variant satisfies it"))
 
 
-# Lock files whiskey does not install from yet (they are named in a warning).
+# The lock files assemble installs from (locks.py), in the order they are looked for.
 LOCK_FILES = ("pylock.toml", "uv.lock", "poetry.lock", "Pipfile.lock")
 
 
-def kind(src):
-    """How assemble installs the application: requirements, project or none."""
+def kind(src, env=None):
+    """How assemble installs the application: lock, requirements, project or none."""
+    chosen = (os.environ if env is None else env).get("WHISKEY_LOCK_FILE", "").strip()
+    if chosen:
+        if not os.path.isfile(os.path.join(src, chosen)):
+            raise Mismatch("WHISKEY_LOCK_FILE=%s, and there is no %s in the source" % (chosen, chosen))
+        return "requirements" if chosen == "requirements.txt" else "lock"
+    if any(os.path.isfile(os.path.join(src, lock)) for lock in LOCK_FILES):
+        return "lock"
     if os.path.isfile(os.path.join(src, "requirements.txt")):
         return "requirements"
     if os.path.isfile(os.path.join(src, "setup.py")):
@@ -223,12 +237,11 @@ def main(argv):
     try:
         if argv[0] == "kind":
             found = kind(src)
-            for lock in LOCK_FILES:
-                if os.path.isfile(os.path.join(src, lock)):
-                    sys.stderr.write("whiskey: WARNING: %s is not read yet: %s\n" % (
-                        lock, "requirements.txt is installed" if found == "requirements" else
-                        "the project's dependencies are resolved afresh" if found == "project"
-                        else "nothing is installed from it"))
+            if found == "requirements" and os.environ.get("WHISKEY_LOCK_FILE"):
+                for lock in LOCK_FILES:
+                    if os.path.isfile(os.path.join(src, lock)):
+                        sys.stderr.write("whiskey: WARNING: %s is not used: WHISKEY_LOCK_FILE "
+                                         "chooses requirements.txt\n" % lock)
             print(found)
             return 0
         version = "%d.%d.%d" % sys.version_info[:3]
