@@ -1,6 +1,10 @@
 """Sample applications built the way `s2i build` does it, served over real HTTP."""
 
+import os
+import shutil
+
 import pytest
+from conftest import APPS
 
 from whiskey import s2i
 
@@ -109,3 +113,58 @@ def test_declared_python_of_another_version_fails_the_build_at_once(apps, builde
     # The image's own version is accepted.
     (src / "runtime.txt").write_text("python-%s\n" % variant.major_minor)
     apps.build(builder, "declared-python", src=str(src), suffix="-ok")
+
+
+# -- lock files (issue 10) -------------------------------------------------------------
+
+FLASK_LOCKS = [("uv-lock", "uvdemo"), ("poetry-lock", "poetrydemo"), ("pylock", "pylockdemo"),
+               ("pipfile-lock", None)]
+
+
+def needs_flask_3_1(variant):
+    if variant.version_info[:2] < (3, 9):
+        pytest.skip("the lock pins Flask 3.1, which needs Python >= 3.9 (%s has %s); "
+                    "pipfile-lock-legacy covers this variant" % (variant.name, variant.python))
+
+
+@pytest.mark.parametrize("app, project", FLASK_LOCKS, ids=[a for a, _ in FLASK_LOCKS])
+def test_lock_is_installed_exactly(run, apps, builder, variant, app, project):
+    """The pinned versions, hash-checked; no dev group, no Windows-only colorama;
+    the project itself installed when the lock says it is a package."""
+    needs_flask_3_1(variant)
+    image, logs = apps.build(builder, app)
+    assert "(hash-checked)" in logs
+    report = run(image.id).get("/").json()
+    assert (report["flask"], report["click"], report["werkzeug"]) == ("3.1.0", "8.1.8", "3.1.9")
+    assert (report["pytest"], report["pluggy"], report["colorama"]) == (None, None, None)
+    if project:
+        assert report[project] == "0.1.0" and report["greeting"] == "hello from " + project
+
+
+def test_legacy_pipfile_lock_is_installed_exactly(run, apps, builder):
+    image, _ = apps.build(builder, "pipfile-lock-legacy")
+    assert run(image.id).get("/").json() == {"six": "1.16.0", "six_module": "1.16.0",
+                                             "colorama": None, "nose": None}
+
+
+def test_disagreeing_lock_files_fail_naming_them(apps, builder, tmp_path):
+    src = str(tmp_path / "app")
+    shutil.copytree(os.path.join(APPS, "pipfile-lock"), src)
+    with open(os.path.join(APPS, "poetry-lock", "poetry.lock")) as f:
+        poetry = f.read().replace('name = "flask"\nversion = "3.1.0"', 'name = "flask"\nversion = "3.0.3"')
+    with open(os.path.join(src, "poetry.lock"), "w") as f:
+        f.write(poetry)
+    with pytest.raises(s2i.AssembleError) as exc:
+        apps.build(builder, "disagreeing-locks", src=src)
+    assert ("whiskey: ERROR: poetry.lock and Pipfile.lock disagree (flask 3.0.3 vs 3.1.0); "
+            "set WHISKEY_LOCK_FILE to the one to install") in exc.value.logs
+    assert "Downloading" not in exc.value.logs
+
+
+def test_an_unchanged_lock_installs_offline_on_an_incremental_build(run, apps, builder, variant):
+    app = "pipfile-lock" if variant.version_info[:2] >= (3, 9) else "pipfile-lock-legacy"
+    apps.build(builder, app, suffix="-inc")
+    image, logs = apps.build(builder, app, suffix="-inc", incremental=True, network_mode="none")
+    assert "Restoring" in logs and "Pipfile.lock is unchanged since the previous build" in logs
+    assert "Downloading" not in logs
+    assert run(image.id).get("/").status == 200

@@ -1,0 +1,5 @@
+"""The application's own package, installed from the lock's root entry."""
+
+
+def greeting():
+    return "hello from poetrydemo"
