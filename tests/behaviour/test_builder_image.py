@@ -83,8 +83,21 @@ def test_python_is_the_pinned_version(host, variant):
     assert out.strip() == variant.python
 
 
+# What a variant's interpreter lacks through no choice of whiskey's.  Each is
+# a strict xfail: the day the distribution ships the module, the test fails
+# and the entry has to go.
+GAPS = {
+    ("python-3.15", "dbm.ndbm"): "Debian's python3.15 (3.15.2-1, sid) is built without _dbm",
+}
+
+
+def gap(variant, module):
+    """Why variant lacks module, or None when it must have it."""
+    return GAPS.get((variant.name, module))
+
+
 def test_standard_library_extension_modules_import(host, variant):
-    modules = MODULES[variant.version_info[0]].split()
+    modules = [m for m in MODULES[variant.version_info[0]].split() if not gap(variant, m)]
     python(host, "import " + ", ".join(modules))
 
 
@@ -103,15 +116,23 @@ def test_compression_modules_round_trip(host, variant):
     assert out.split() == codecs
 
 
-def test_ndbm_and_curses_work(host, variant):
+def test_ndbm_round_trip(host, variant, request):
     ndbm = "dbm" if variant.version_info[0] == 2 else "dbm.ndbm"
-    out = python(host, "import %s as ndbm, curses, readline, os, tempfile\n"
+    why = gap(variant, ndbm)
+    if why:
+        request.applymarker(pytest.mark.xfail(reason=why, strict=True))
+    out = python(host, "import %s as ndbm, os, tempfile\n"
                        "p = os.path.join(tempfile.mkdtemp(), 'db')\n"
                        "db = ndbm.open(p, 'c'); db[b'k'] = b'v'; db.close()\n"
-                       "print(ndbm.open(p, 'r')[b'k'].decode())\n"
+                       "print(ndbm.open(p, 'r')[b'k'].decode())" % ndbm)
+    assert out == "v"
+
+
+def test_curses_reads_terminfo_and_readline_imports(host):
+    out = python(host, "import curses, readline, os\n"
                        "curses.setupterm('xterm', os.open(os.devnull, os.O_WRONLY))\n"
-                       "print(curses.tigetnum('colors'))" % ndbm)
-    assert out.split() == ["v", "8"]
+                       "print(curses.tigetnum('colors'))")
+    assert out == "8"
 
 
 def test_venv_with_pip_works_inside_the_image(host, variant):
