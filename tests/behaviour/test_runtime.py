@@ -271,6 +271,30 @@ def test_incremental_rebuild_with_changed_requirements(apps, builder, run, compi
     assert run(image.id).get("/").json() == CRC
 
 
+def test_a_damaged_saved_wheel_is_rebuilt_not_trusted(apps, builder, run, docker_client):
+    """A wheel broken in the previous image (a truncated file) is named, dropped and compiled
+    again; the build after that is offline again."""
+    image, _ = apps.build(builder, "compiled", suffix="-damaged")
+    tag = apps.tag(builder, "compiled", "-damaged")
+    box = docker_client.containers.create(
+        image.id, ["sh", "-c", "for w in /opt/app-root/var/wheels/crcmod-*.whl; do "
+                               "head -c 200 \"$w\" > /tmp/cut && cat /tmp/cut > \"$w\"; done"])
+    try:
+        box.start()
+        assert box.wait(timeout=60)["StatusCode"] == 0
+        box.commit(*tag.split(":"))
+    finally:
+        box.remove(force=True)
+    image, logs = apps.build(builder, "compiled", suffix="-damaged", incremental=True)
+    assert "the saved wheel crcmod-1.7-" in logs and "is damaged (" in logs, logs
+    assert "Compiled from source: crcmod-1.7-" in logs
+    assert run(image.id).get("/").json() == CRC
+    image, logs = apps.build(builder, "compiled", suffix="-damaged", incremental=True,
+                             network_mode="none")
+    assert "damaged" not in logs and "unchanged since the previous build" in logs
+    assert run(image.id).get("/").json() == CRC
+
+
 # -- bad input ------------------------------------------------------------------------
 
 def test_requirement_that_does_not_exist_fails_the_build_naming_it(apps, builder, tmp_path):

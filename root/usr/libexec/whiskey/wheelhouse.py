@@ -1,0 +1,75 @@
+"""The wheels an incremental build hands on, checked before they are trusted.
+
+``python wheelhouse.py restore SAVED WHEELHOUSE`` copies what save-artifacts
+kept from the previous image (SAVED, /tmp/artifacts/wheels) into the
+wheelhouse, except wheels that are damaged: not a zip, a member whose CRC
+does not match, or no ``*.dist-info/RECORD``.  Each one dropped is named in a
+warning and is fetched or built again by this build, as if it had never been
+saved; the requirements stamp goes with it, so the build cannot take the
+offline path on a wheelhouse that lacks a wheel.  Prints how many wheels were
+restored.
+
+Runs on every interpreter whiskey ships (2.7, 3.3 to 3.x): standard library only.
+"""
+
+import os
+import shutil
+import sys
+import zipfile
+import zlib
+
+STAMP = ".requirements"  # assemble's "requirements.txt unchanged" stamp
+
+
+def damage(path):
+    """Why the wheel at path cannot be used, or None when it is sound."""
+    try:
+        with zipfile.ZipFile(path) as whl:
+            bad = whl.testzip()
+            if bad is not None:
+                return "%s fails its CRC check" % bad
+            if not any(n.endswith(".dist-info/RECORD") for n in whl.namelist()):
+                return "it has no .dist-info/RECORD"
+    except (zipfile.BadZipfile, zlib.error, IOError, OSError, EOFError, ValueError) as exc:
+        return "it is not a readable zip file (%s)" % exc
+    return None
+
+
+def restore(saved, wheelhouse, warn):
+    """Copy saved into wheelhouse, dropping damaged wheels; (restored, dropped) counts."""
+    if not os.path.isdir(wheelhouse):
+        os.makedirs(wheelhouse)
+    restored = dropped = 0
+    names = sorted(os.listdir(saved))
+    for name in names:
+        path = os.path.join(saved, name)
+        if not os.path.isfile(path):
+            continue
+        if name.endswith(".whl"):
+            why = damage(path)
+            if why:
+                warn("the saved wheel %s is damaged (%s): dropped, it is fetched or built again"
+                     % (name, why))
+                dropped += 1
+                continue
+            restored += 1
+        shutil.copyfile(path, os.path.join(wheelhouse, name))
+    if dropped and os.path.exists(os.path.join(wheelhouse, STAMP)):
+        os.remove(os.path.join(wheelhouse, STAMP))
+    return restored, dropped
+
+
+def main(argv):
+    if len(argv) != 3 or argv[0] != "restore":
+        sys.stderr.write("usage: wheelhouse.py restore SAVED WHEELHOUSE\n")
+        return 2
+
+    def warn(message):
+        sys.stderr.write("whiskey: WARNING: %s\n" % message)
+    restored, _ = restore(argv[1], argv[2], warn)
+    print(restored)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,52 @@
+"""root/usr/libexec/whiskey/wheelhouse.py: saved wheels are checked before a build trusts them."""
+
+import zipfile
+
+import wheelhouse
+
+
+def wheel(path, name="demo", damaged=None, method=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(str(path), "w", method) as whl:
+        whl.writestr("%s/__init__.py" % name, "VALUE = %r\n" % ("x" * 2000))
+        whl.writestr("%s-1.0.dist-info/RECORD" % name, "")
+    data = path.read_bytes()
+    if damaged == "truncated":
+        path.write_bytes(data[:100])
+    elif damaged == "flipped":  # one byte of the first member flipped; the zip still opens
+        i = data.index(b"PK\x03\x04") + 60
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:])
+    return path
+
+
+def test_sound_wheels_and_the_stamp_are_restored(tmp_path):
+    saved, house = tmp_path / "saved", tmp_path / "house"
+    saved.mkdir()
+    wheel(saved / "demo-1.0-py3-none-any.whl")
+    (saved / ".requirements").write_text("Python 3.11.2 abc\n")
+    warnings = []
+    assert wheelhouse.restore(str(saved), str(house), warnings.append) == (1, 0)
+    assert sorted(p.name for p in house.iterdir()) == [".requirements", "demo-1.0-py3-none-any.whl"]
+    assert warnings == []
+
+
+def test_damaged_wheels_are_dropped_by_name_and_the_stamp_with_them(tmp_path):
+    saved, house = tmp_path / "saved", tmp_path / "house"
+    saved.mkdir()
+    wheel(saved / "good-1.0-py3-none-any.whl", "good")
+    wheel(saved / "cut-1.0-cp311-cp311-linux_x86_64.whl", "cut", damaged="truncated")
+    wheel(saved / "flipped-1.0-py3-none-any.whl", "flipped", damaged="flipped",
+          method=zipfile.ZIP_STORED)
+    wheel(saved / "inflate-1.0-py3-none-any.whl", "inflate", damaged="flipped")
+    (saved / "norecord-1.0-py3-none-any.whl").write_bytes(b"")
+    with zipfile.ZipFile(str(saved / "norecord-1.0-py3-none-any.whl"), "w") as whl:
+        whl.writestr("norecord/__init__.py", "")
+    (saved / ".requirements").write_text("Python 3.11.2 abc\n")
+    warnings = []
+    assert wheelhouse.restore(str(saved), str(house), warnings.append) == (1, 4)
+    assert sorted(p.name for p in house.iterdir()) == ["good-1.0-py3-none-any.whl"]
+    said = "\n".join(warnings)
+    assert "cut-1.0-cp311-cp311-linux_x86_64.whl is damaged (it is not a readable zip file" in said
+    assert "flipped-1.0-py3-none-any.whl is damaged (flipped/__init__.py fails its CRC check)" in said
+    assert "inflate-1.0-py3-none-any.whl is damaged (it is not a readable zip file (" in said
+    assert "norecord-1.0-py3-none-any.whl is damaged (it has no .dist-info/RECORD)" in said
+    assert all(w.endswith("dropped, it is fetched or built again") for w in warnings)
