@@ -29,7 +29,8 @@ _DIST = re.compile(r"(?P<name>[A-Za-z0-9_.]+?)-(?P<version>[0-9][^-]*?)"
                    r"(?:-[^-]+-[^-]+-[^-]+\.whl|\.tar\.(?:gz|xz|bz2)|\.tgz|\.zip)\Z")
 
 PIN_NAMES = ("pip", "setuptools", "wheel", "mod_wsgi")
-ENTRY_KEYS = {"python", "base", "interpreter", "source", "openssl", "configure", "pins", "aliases"}
+ENTRY_KEYS = {"python", "base", "interpreter", "source", "openssl", "configure", "optimize",
+              "pins", "aliases"}
 REQUIRED = {"python", "base", "interpreter", "pins"}
 # How the interpreter gets into the image: compiled from a pinned tarball, or
 # the base distribution's own python3.X packages.
@@ -96,6 +97,8 @@ class Variant:
     source: Optional[Artifact] = None
     openssl: Optional[Artifact] = None
     configure: Tuple[str, ...] = ()
+    # (compiled) profile-guided and link-time optimisation, as official images build
+    optimize: bool = True
     aliases: Tuple[str, ...] = ()
     # (name, Python version) of every variant of its matrix: an image names
     # the variants that satisfy an application's declared Python.
@@ -266,13 +269,16 @@ def parse_variant(name, entry):
         if "openssl" in entry:
             openssl = _tarball(name, "openssl", entry["openssl"])
     else:
-        for key in ("source", "openssl", "configure"):
+        for key in ("source", "openssl", "configure", "optimize"):
             if key in entry:
                 raise _err(name, key, "only allowed with interpreter: compiled")
     configure = entry.get("configure", [])
     if not isinstance(configure, list) or not all(
             isinstance(a, str) and a.startswith("--") for a in configure):
         raise _err(name, "configure", "must be a list of --options")
+    optimize = entry.get("optimize", True)
+    if not isinstance(optimize, bool):
+        raise _err(name, "optimize", "must be true or false, got %r" % (optimize,))
     aliases = entry.get("aliases", [])
     if not isinstance(aliases, list) or not all(
             isinstance(a, str) and _TAG.match(a) for a in aliases):
@@ -284,7 +290,7 @@ def parse_variant(name, entry):
                    % (python, name, python.rsplit(".", 1)[0]))
     return Variant(name, python, base, interpreter, _pins(name, entry["pins"]),
                    source=source, openssl=openssl, configure=tuple(configure),
-                   aliases=tuple(aliases))
+                   optimize=optimize, aliases=tuple(aliases))
 
 
 def parse(data):

@@ -608,3 +608,18 @@ def test_a_malformed_signature_entry(raw, key, value, words):
         matrix.parse(raw)
     msg = str(e.value)
     assert "variant 'python-3.5'" in msg and "openssl.signature" in msg and words in msg, msg
+
+
+def test_optimize_defaults_on_and_must_be_a_boolean(raw, variants):
+    assert all(v.optimize for v in variants)
+    raw["variants"]["python-3.5"]["optimize"] = "no"
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert "must be true or false" in assert_names(e, "python-3.5", "optimize")
+
+
+def test_optimize_is_for_compiled_variants_only(raw):
+    raw["variants"]["python-3.11"]["optimize"] = False
+    with pytest.raises(matrix.MatrixError) as e:
+        matrix.parse(raw)
+    assert "only allowed with interpreter: compiled" in assert_names(e, "python-3.11", "optimize")

@@ -278,3 +278,25 @@ def test_new_variant_with_a_taken_tag_is_rejected(tmp_path):
         matrix.load(str(path))
     assert "variant 'next-3.11', key 'python'" in str(e.value)
     assert "'python-3.11' is also a tag of variant 'python-3.11'" in str(e.value)
+
+
+@pytest.mark.parametrize("name, configure_flags, make_target", [
+    ("python-2.7", True, ""), ("python-3.5", True, ""),
+    ("python-3.3", False, " profile-opt"), ("python-3.4", False, " profile-opt")])
+def test_compiled_interpreters_are_built_with_pgo(variants, name, configure_flags, make_target):
+    import dataclasses
+    v = {x.name: x for x in variants}[name]
+    for optimize in (True, False):
+        text = render.render_variant(dataclasses.replace(v, optimize=optimize))["Dockerfile"]
+        configure = [line for line in text.splitlines() if "--prefix=/opt/app-root" in line][0]
+        following = text[text.index(configure):]
+        flags = "--enable-optimizations --with-lto" in following.split("&& make")[0]
+        assert flags == (optimize and configure_flags), (name, optimize)
+        assert ('make -j "$(nproc)"%s \\' % (make_target if optimize else "")) in following
+
+
+def test_distribution_variants_have_no_optimisation_switch(variants):
+    for v in variants:
+        if not v.compiled:
+            text = render.render_variant(v)["Dockerfile"]
+            assert "--enable-optimizations" not in text and "profile-opt" not in text
