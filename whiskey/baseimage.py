@@ -35,6 +35,10 @@ _APT_CONF = """\
 APT::Install-Recommends "false";
 APT::Install-Suggests "false";
 Acquire::Languages "none";
+// As the official images: no package caches (/var/cache/apt/*.bin, about
+// 100 MB) left in a layer by apt-get update.
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
 """
 
 
