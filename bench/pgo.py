@@ -46,12 +46,15 @@ def build_stage1(client: Any, variant: Any, optimize: bool, log: Any) -> Dict[st
     verified = {a: sources.fetch(a) for a in v.artifacts}
     tag = "%s:%s-%s" % (TAG, v.name, "optimized" if optimize else "plain")
     start = time.time()
+    tail: List[str] = []
     for chunk in client.api.build(fileobj=context.tar(plan, verified), custom_context=True,
                                   target="build", tag=tag, nocache=True, rm=True, forcerm=True,
                                   decode=True):
         if "error" in chunk:
-            raise RuntimeError("building %s failed: %s" % (tag, chunk["error"].strip()))
+            raise RuntimeError("building %s failed: %s\nlast output:\n%s"
+                               % (tag, chunk["error"].strip(), "\n".join(tail)))
         for line in chunk.get("stream", "").splitlines():
+            tail = (tail + [line])[-40:]
             if line.startswith("Step "):
                 log("  [%s] %s" % (tag, line[:120]))
     return {"tag": tag, "seconds": round(time.time() - start, 1)}
