@@ -149,15 +149,20 @@ def _sha(name, key, value):
     return value
 
 
-def _tarball(name, key, spec):
+def _mapping(name, key, spec, allowed, required):
+    """Check spec is a mapping with only allowed keys and every required one set."""
     if not isinstance(spec, dict):
-        raise _err(name, key, "must be a mapping with file, sha256 and url")
-    unknown = set(spec) - TARBALL_KEYS
+        raise _err(name, key, "must be a mapping with %s" % ", ".join(required))
+    unknown = set(spec) - allowed
     if unknown:
         raise _err(name, "%s.%s" % (key, sorted(unknown)[0]), "unknown key")
-    for k in ("file", "sha256", "url"):
+    for k in required:
         if not spec.get(k):
             raise _err(name, "%s.%s" % (key, k), "missing")
+
+
+def _tarball(name, key, spec):
+    _mapping(name, key, spec, TARBALL_KEYS, ("file", "sha256", "url"))
     _sha(name, key + ".sha256", spec["sha256"])
     if not spec["url"].startswith("https://"):
         raise _err(name, key + ".url", "must be an https:// URL")
@@ -184,14 +189,7 @@ def _tarball(name, key, spec):
 
 
 def _signature(name, key, spec):
-    if not isinstance(spec, dict):
-        raise _err(name, key, "must be a mapping with file, sha256, fingerprint and keyring")
-    unknown = set(spec) - SIGNATURE_KEYS
-    if unknown:
-        raise _err(name, "%s.%s" % (key, sorted(unknown)[0]), "unknown key")
-    for k in ("file", "sha256", "fingerprint", "keyring"):
-        if not spec.get(k):
-            raise _err(name, "%s.%s" % (key, k), "missing")
+    _mapping(name, key, spec, SIGNATURE_KEYS, ("file", "sha256", "fingerprint", "keyring"))
     if not (spec.get("url") or spec.get("debian")):
         raise _err(name, key, "needs url or debian: where the signature comes from")
     if not _FINGERPRINT.match(str(spec["fingerprint"])):
