@@ -1,4 +1,6 @@
-"""Build and tag builder images through the Docker SDK.
+"""Build and tag a variant's two images through the Docker SDK: the builder
+(the Dockerfile's last stage, in the repository) and the runtime image (its
+``runtime`` stage, in the repository's ``-runtime`` twin).
 
 This module only talks to the engine: whether a build is needed, and what
 goes into it, is decided by orchestrate.py from a context.Plan.
@@ -18,6 +20,8 @@ from .matrix import Artifact, Variant
 
 DEFAULT_REPOSITORY = settings.repository()
 LABEL_INPUTS = "whiskey.inputs-hash"
+RUNTIME_TARGET = "runtime"
+SHARED_TARGET = "builder-base"  # the stages every variant on one base shares
 
 Log = Callable[[str], None]
 
@@ -37,30 +41,59 @@ def client() -> Any:
     return c
 
 
+def runtime_repository(repository: str = DEFAULT_REPOSITORY) -> str:
+    """Where a builder repository's runtime images go: whiskey -> whiskey-runtime."""
+    return repository + "-runtime"
+
+
 def image_name(variant: Variant, repository: str = DEFAULT_REPOSITORY) -> str:
     return "%s:%s" % (repository, variant.tags[0])
 
 
+def runtime_image_name(variant: Variant, repository: str = DEFAULT_REPOSITORY) -> str:
+    return image_name(variant, runtime_repository(repository))
+
+
 @dataclass
 class Result:
-    """What build() made: the image and the seconds it took."""
+    """What build() made: the builder, the runtime image and the seconds both took."""
 
     image: Any
     seconds: float
+    runtime: Any = None
 
     @property
     def size_mb(self) -> float:
         return self.image.attrs.get("Size", 0) / 1e6
 
+    @property
+    def runtime_size_mb(self) -> float:
+        return self.runtime.attrs.get("Size", 0) / 1e6 if self.runtime is not None else 0.0
 
-def current(docker_client: Any, build: Plan, repository: str = DEFAULT_REPOSITORY) -> Optional[Any]:
-    """The local image of the plan's variant if it carries the plan's inputs hash, else None."""
+
+def _labelled(docker_client: Any, name: str, inputs_hash: str) -> Optional[Any]:
     import docker.errors
     try:
-        image = docker_client.images.get(image_name(build.variant, repository))
+        image = docker_client.images.get(name)
     except docker.errors.ImageNotFound:
         return None
-    return image if image.labels.get(LABEL_INPUTS) == build.inputs_hash else None
+    return image if image.labels.get(LABEL_INPUTS) == inputs_hash else None
+
+
+def current(docker_client: Any, build: Plan, repository: str = DEFAULT_REPOSITORY) -> Optional[Any]:
+    """The local builder of the plan's variant if it, and the runtime image, carry the
+    plan's inputs hash; else None."""
+    if _labelled(docker_client, runtime_image_name(build.variant, repository),
+                 build.inputs_hash) is None:
+        return None
+    return _labelled(docker_client, image_name(build.variant, repository), build.inputs_hash)
+
+
+def current_runtime(docker_client: Any, build: Plan,
+                    repository: str = DEFAULT_REPOSITORY) -> Optional[Any]:
+    """The local runtime image of the plan's variant if it carries the plan's inputs hash."""
+    return _labelled(docker_client, runtime_image_name(build.variant, repository),
+                     build.inputs_hash)
 
 
 def tag_all(image: Any, variant: Variant, repository: str) -> None:
@@ -76,24 +109,16 @@ def _revision() -> str:
         return "unknown"
 
 
-def build(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
-          repository: str = DEFAULT_REPOSITORY, log: Log = print) -> Result:
-    """Build the plan's image from its context and verified sources; tag it with every tag."""
+def _build_target(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
+                  tag: Optional[str], target: Optional[str], labels: Mapping[str, str],
+                  log: Log) -> Any:
     variant = build.variant
-    start = time.time()
-    labels = {
-        "org.opencontainers.image.created":
-            datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "org.opencontainers.image.revision": _revision(),
-        LABEL_INPUTS: build.inputs_hash,
-    }
-    tags = ["%s:%s" % (repository, t) for t in variant.tags]
-    log("building %s as %s" % (variant.name, ", ".join(tags)))
+    what = variant.name if target is None else "%s's %s stage" % (variant.name, target)
     image_id = None
     tail: list = []
     for chunk in docker_client.api.build(fileobj=tar(build, verified), custom_context=True,
-                                         tag=tags[0], rm=True, forcerm=True, labels=labels,
-                                         decode=True):
+                                         tag=tag, target=target, rm=True, forcerm=True,
+                                         labels=dict(labels), decode=True):
         for line in chunk.get("stream", "").splitlines():
             if line.strip():
                 log("  [%s] %s" % (variant.name, line))
@@ -102,9 +127,39 @@ def build(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
             image_id = chunk["aux"]["ID"]
         if "error" in chunk:
             raise BuildError("building %s failed: %s\nlast output:\n  %s"
-                             % (variant.name, chunk["error"].strip(), "\n  ".join(tail)))
+                             % (what, chunk["error"].strip(), "\n  ".join(tail)))
     if image_id is None:
-        raise BuildError("building %s produced no image" % variant.name)
-    image = docker_client.images.get(image_id)
-    tag_all(image, variant, repository)
-    return Result(image, time.time() - start)
+        raise BuildError("building %s produced no image" % what)
+    return docker_client.images.get(image_id)
+
+
+def build_shared(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
+                 log: Log = print) -> float:
+    """Build the stages every variant on the plan's base shares (runtime-base and
+    builder-base), untagged; the seconds it took.  Done once per base before
+    variants are built in parallel, so that each of them finds these layers in
+    the cache instead of making a copy of its own."""
+    start = time.time()
+    _build_target(docker_client, build, verified, None, SHARED_TARGET, {}, log)
+    return time.time() - start
+
+
+def build(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
+          repository: str = DEFAULT_REPOSITORY, log: Log = print) -> Result:
+    """Build the plan's runtime image, then its builder (which reuses every shared
+    stage from the first build); tag each with every tag of the variant."""
+    variant = build.variant
+    start = time.time()
+    labels = {
+        "org.opencontainers.image.created":
+            datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "org.opencontainers.image.revision": _revision(),
+        LABEL_INPUTS: build.inputs_hash,
+    }
+    made = {}
+    for repo, target in ((runtime_repository(repository), RUNTIME_TARGET), (repository, None)):
+        tags = ["%s:%s" % (repo, t) for t in variant.tags]
+        log("building %s as %s" % (variant.name, ", ".join(tags)))
+        made[repo] = _build_target(docker_client, build, verified, tags[0], target, labels, log)
+        tag_all(made[repo], variant, repo)
+    return Result(made[repository], time.time() - start, made[runtime_repository(repository)])

@@ -106,11 +106,15 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
     for v in variants:
         plan = context.plan(v, shared=shared, base_id=base_ids[v.base])
         image = None if force else images.current(client, plan, repository)
-        if image is not None:
+        runtime = None if image is None else images.current_runtime(client, plan, repository)
+        if image is not None and runtime is not None:
             images.tag_all(image, v, repository)
+            images.tag_all(runtime, v, images.runtime_repository(repository))
             outcomes[v.name] = Outcome(v, "unchanged", 0.0, image.attrs.get("Size", 0) / 1e6,
                                        "inputs hash %s" % plan.inputs_hash[:12],
-                                       image_id=image.id)
+                                       image_id=image.id,
+                                       runtime_size_mb=runtime.attrs.get("Size", 0) / 1e6,
+                                       runtime_image_id=runtime.id)
             continue
         if not explicit:
             ok, why = sources.availability(v, ca_bundle)
@@ -152,13 +156,48 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
                                                         os.path.relpath(path)))
             progress.line(v.name, "built in %.1fs" % result.seconds)
             return Outcome(v, "built", result.seconds, result.size_mb,
-                           "tags " + ", ".join("%s:%s" % (repository, t) for t in v.tags),
-                           image_id=result.image.id)
+                           "tags " + ", ".join("%s:%s" % (repository, t) for t in v.tags)
+                           + " and %s:*" % images.runtime_repository(repository),
+                           image_id=result.image.id, runtime_size_mb=result.runtime_size_mb,
+                           runtime_image_id=result.runtime.id)
 
+    ready = _shared_stages(client, ready, outcomes, progress)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for done in pool.map(one, ready):
             outcomes[done.variant.name] = done
     return [outcomes[v.name] for v in variants]
+
+
+def _shared_stages(client: Any, ready: List[Tuple[Plan, Dict[Artifact, str]]],
+                   outcomes: Dict[str, Outcome], progress: Progress
+                   ) -> List[Tuple[Plan, Dict[Artifact, str]]]:
+    """Build each base's shared stages once, through its first variant, before the
+    variants themselves; the variants whose base's shared stages failed are failed."""
+    failed: Dict[str, str] = {}
+    done: Set[str] = set()
+    for plan, verified in ready:
+        base = plan.variant.base
+        if base in done or base in failed:
+            continue
+        say = functools.partial(progress.line, base)
+        path = os.path.join(LOG_DIR, "shared-%s.log" % base.replace(":", "_").replace("/", "_"))
+        with open(path, "w") as logfile, Heartbeat(say, "shared stages", HEARTBEAT) as beat:
+            def log(message: str) -> None:
+                logfile.write(message + "\n")
+                if "Step " in message:
+                    beat.note(message.strip().split("] ", 1)[-1])
+            try:
+                seconds = images.build_shared(client, plan, verified, log)
+                say("shared stages built in %.1fs" % seconds)
+                done.add(base)
+            except Exception as exc:
+                failed[base] = "%s (log: %s)" % (str(exc).splitlines()[0], os.path.relpath(path))
+                say("FAILED: shared stages: " + failed[base])
+    for plan, _ in ready:
+        if plan.variant.base in failed:
+            outcomes[plan.variant.name] = Outcome(plan.variant, "failed",
+                                                  detail=failed[plan.variant.base])
+    return [(plan, verified) for plan, verified in ready if plan.variant.base not in failed]
 
 
 def summary(outcomes: Sequence[Outcome]) -> str:

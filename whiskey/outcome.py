@@ -24,21 +24,26 @@ class Outcome:
     refs: List[str] = field(default_factory=list)
     digest: str = ""
     image_id: str = ""
+    runtime_size_mb: float = 0.0
+    runtime_image_id: str = ""
 
     def as_dict(self) -> Dict[str, object]:
         """The outcome as plain data (for --json)."""
         return {"variant": self.variant.name, "result": self.result,
                 "seconds": round(self.seconds, 1), "size_mb": round(self.size_mb, 1),
                 "image_id": self.image_id or None, "tags": self.variant.tags,
+                "runtime_size_mb": round(self.runtime_size_mb, 1),
+                "runtime_image_id": self.runtime_image_id or None,
                 "refs": self.refs, "digest": self.digest or None, "detail": self.detail}
 
 
 def summary(outcomes: Sequence[Outcome], shown: Optional[Dict[str, str]] = None) -> str:
     """The summary table, as text; `shown` renames results for display."""
     shown = shown or {}
-    rows = [("VARIANT", "RESULT", "TIME", "SIZE", "DETAIL")]
+    rows = [("VARIANT", "RESULT", "TIME", "SIZE", "RUNTIME", "DETAIL")]
     for o in outcomes:
         rows.append((o.variant.name, shown.get(o.result, o.result),
                      "%.1fs" % o.seconds if o.seconds else "-",
-                     "%.0f MB" % o.size_mb if o.size_mb else "-", o.detail))
+                     "%.0f MB" % o.size_mb if o.size_mb else "-",
+                     "%.0f MB" % o.runtime_size_mb if o.runtime_size_mb else "-", o.detail))
     return text.table(rows)

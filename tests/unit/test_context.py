@@ -164,11 +164,12 @@ def test_a_plan_holds_the_rendered_files_and_root(variants):
 
 
 def test_the_s2i_scripts_are_executable_programs():
-    # s2i execs assemble, run, save-artifacts and usage directly.
+    # s2i execs assemble, run, save-artifacts and usage directly (assemble-runtime
+    # in a runtime image).
     shared = context.shared_files()
     scripts = [p for p in shared if p.startswith("root/usr/libexec/s2i/")]
-    assert sorted(os.path.basename(p) for p in scripts) == ["assemble", "run", "save-artifacts",
-                                                          "usage"]
+    assert sorted(os.path.basename(p) for p in scripts) == [
+        "assemble", "assemble-runtime", "run", "save-artifacts", "usage"]
     for path in scripts:
         data, mode = shared[path]
         assert mode == 0o755, path

@@ -95,10 +95,16 @@ class FakeAPI(object):
     def __init__(self, engine):
         self.engine = engine
 
-    def build(self, fileobj, custom_context, tag, rm, forcerm, labels, decode):
+    def build(self, fileobj, custom_context, tag, rm, forcerm, labels, decode, target=None):
         assert custom_context and decode
         with tarfile.open(fileobj=fileobj) as t:
             files = {m.name: t.extractfile(m).read() for m in t.getmembers()}
+        if tag is None:  # a base's shared stages, untagged
+            assert target == images.SHARED_TARGET
+            self.engine.shared.append((files["Dockerfile"], len(self.engine.builds)))
+            return self.engine.chunks("shared:" + files["Dockerfile"].decode().split(
+                "FROM ", 1)[1].split()[0], labels)
+        assert target == ("runtime" if "-runtime:" in tag else None), (tag, target)
         self.engine.builds.append((tag, files, dict(labels)))
         return self.engine.chunks(tag, labels)
 
@@ -110,6 +116,7 @@ class FakeEngine(object):
         self.store = {}       # reference or id -> FakeImage
         self.tagged = []      # every "repository:tag" tagged, in order
         self.builds = []      # (tag, {context path: bytes}, labels)
+        self.shared = []      # (Dockerfile, how many variant builds came before)
         self.failures = failures or {}
         self.images = FakeImages(self)
         self.api = FakeAPI(self)
@@ -139,10 +146,12 @@ class FakeEngine(object):
                           {images.LABEL_INPUTS: context.plan(variant).inputs_hash})
         for t in variant.tags[:tags]:
             self.store["%s:%s" % (REPO, t)] = image
+            self.store["%s:%s" % (images.runtime_repository(REPO), t)] = image
         return image
 
-    def built_tags(self):
-        return [tag for tag, _files, _labels in self.builds]
+    def built_tags(self, runtime=False):
+        """The builders' tags built (or the runtime images', each built just before)."""
+        return [tag for tag, _files, _labels in self.builds if ("-runtime:" in tag) == runtime]
 
 
 # -- the machine around it ---------------------------------------------------------------------
@@ -233,19 +242,42 @@ def test_a_first_build_builds_and_tags_every_variant(variants, calls):
     engine = FakeEngine()
     outcomes, progress = build(variants, engine)
     assert results(outcomes) == [(n, "built") for n in NAMES]
+    runtime_repo = images.runtime_repository(REPO)
     assert sorted(engine.built_tags()) == ["%s:%s" % (REPO, n) for n in NAMES]
+    # Each variant's runtime image (the Dockerfile's runtime stage) is built first.
+    assert [t for t, _, _ in engine.builds] == [
+        "%s:%s" % (repo, n) for n in NAMES for repo in (runtime_repo, REPO)]
     for v, o in zip(variants, outcomes):
-        assert set("%s:%s" % (REPO, t) for t in v.tags) <= set(engine.tagged)
-        assert o.detail == "tags " + ", ".join("%s:%s" % (REPO, t) for t in v.tags)
-        assert o.size_mb == 250.0
+        assert set("%s:%s" % (repo, t) for t in v.tags
+                   for repo in (REPO, runtime_repo)) <= set(engine.tagged)
+        assert o.detail == ("tags " + ", ".join("%s:%s" % (REPO, t) for t in v.tags)
+                            + " and %s:*" % runtime_repo)
+        assert o.size_mb == 250.0 and o.runtime_size_mb == 250.0
         assert "[%s] built in " % v.name in progress
     for tag, files, labels in engine.builds:
-        v = [v for v in variants if "%s:%s" % (REPO, v.tags[0]) == tag][0]
+        v = [v for v in variants if tag.endswith(":" + v.tags[0])][0]
         plan = context.plan(v)
         assert labels[images.LABEL_INPUTS] == plan.inputs_hash
         assert files["Dockerfile"] == plan.files["Dockerfile"][0]
         assert {"sources/" + a.file for a in v.artifacts} < set(files)
         assert files["sources/SHA256SUMS"].decode().count("\n") == len(v.artifacts)
+
+
+def test_each_bases_shared_stages_are_built_once_before_its_variants(variants, calls):
+    engine = FakeEngine()
+    build(variants, engine, jobs=2)
+    # Three variants on one base: one shared build, before any variant's.
+    assert [before for _, before in engine.shared] == [0]
+
+
+def test_failed_shared_stages_fail_their_bases_variants_with_the_reason(variants, calls):
+    engine = FakeEngine(failures={"shared:debian:bookworm-slim": "error chunk"})
+    outcomes, progress = build(variants, engine)
+    assert results(outcomes) == [(n, "failed") for n in NAMES]
+    assert engine.builds == []
+    assert all("builder-base stage failed: The command '/bin/sh -c make'" in o.detail
+               for o in outcomes)
+    assert "[debian:bookworm-slim] FAILED: shared stages:" in progress
 
 
 def test_a_second_run_retags_and_builds_nothing(variants, calls):
@@ -257,7 +289,8 @@ def test_a_second_run_retags_and_builds_nothing(variants, calls):
     assert results(outcomes) == [(n, "unchanged") for n in NAMES]
     assert len(engine.builds) == builds
     assert (len(calls.fetched), len(calls.bases)) == (fetched, bases)  # nothing fetched either
-    assert sorted(engine.tagged) == sorted("%s:%s" % (REPO, t) for v in variants for t in v.tags)
+    assert sorted(engine.tagged) == sorted("%s:%s" % (repo, t) for v in variants for t in v.tags
+                                           for repo in (REPO, images.runtime_repository(REPO)))
     for v, o in zip(variants, outcomes):
         assert o.detail == "inputs hash %s" % context.plan(v).inputs_hash[:12]
 
