@@ -11,6 +11,15 @@ Two strategies, both without the s2i binary:
 * ``as_dockerfile`` writes the Dockerfile that ``s2i build --as-dockerfile``
   generates (FROM builder, COPY src to /tmp/src, chown, assemble, CMD run).
 
+With a runtime image (``s2i build --runtime-image``), the assembled builder
+container is not committed: the paths its ``io.openshift.s2i.assemble-input-
+files`` label names are copied out, uploaded into a container of the runtime
+image under its working directory (each to its mapped subdirectory, with the
+modes s2i gives them: 0755 directories and executables, 0644 the rest, owned
+by root as when s2i runs as root), ``assemble-runtime`` runs there as the
+label ``io.openshift.s2i.assemble-runtime-user`` says, and that container is
+committed with ``run`` as its command and the runtime image's user.
+
 An extra CA bundle (TLS-inspecting proxies, corporate CAs) is bind-mounted
 read-only into the assemble container only; it never lands in a layer.
 """
@@ -21,6 +30,8 @@ import tarfile
 
 SCRIPTS = "/usr/libexec/s2i"
 DESTINATION = "/tmp"
+INPUT_FILES_LABEL = "io.openshift.s2i.assemble-input-files"
+RUNTIME_USER_LABEL = "io.openshift.s2i.assemble-runtime-user"
 # assemble appends every *.pem / *.crt in this directory to pip's CA bundle.
 CA_DIR = "/run/secrets/whiskey-ca"
 
@@ -72,7 +83,17 @@ def upload_tar(src, artifacts=None):
     with tarfile.open(fileobj=buf, mode="w") as tar:
         _add_tree(tar, src, "src")
         if artifacts is not None:
+            # s2i unpacks the upload inside the container as the assemble user,
+            # so every directory of artifacts/ is that user's: said explicitly here.
             with tarfile.open(fileobj=io.BytesIO(artifacts)) as saved:
+                dirs = set(["artifacts"])
+                for member in saved.getmembers():
+                    parts = ("artifacts/" + member.name.lstrip("./")).split("/")[:-1]
+                    dirs.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+                for name in sorted(dirs):
+                    info = tarfile.TarInfo(name)
+                    info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o775, 1001, 0
+                    tar.addfile(info)
                 for member in saved.getmembers():
                     name = member.name[2:] if member.name.startswith("./") else member.name
                     member.name = "artifacts/" + name.lstrip("/")
@@ -106,14 +127,19 @@ def save_artifacts(client, previous_image):
 
 
 def build_app(client, builder, src, tag, env=None, incremental=False, ca_bundle=None,
-              network_mode=None, log=None):
+              network_mode=None, log=None, runtime_image=None):
     """Build the application image ``tag`` from directory ``src``; returns (image, logs).
+
+    runtime_image: assemble in the builder, then install the result into this
+    runtime image (``s2i build --runtime-image``); not with incremental, as in s2i.
 
     env: extra -e values (applied after .s2i/environment, as s2i does).
     incremental: reuse save-artifacts of the existing ``tag`` image, if any.
     ca_bundle: host path of an extra CA bundle for pip during assemble.
     """
     import docker.errors
+    if incremental and runtime_image is not None:
+        raise ValueError("s2i cannot combine --incremental with --runtime-image")
     environment = read_environment_file(src)
     environment.update(env or {})
     artifacts = None
@@ -144,12 +170,86 @@ def build_app(client, builder, src, tag, env=None, incremental=False, ca_bundle=
         logs = "".join(lines)
         if status != 0:
             raise AssembleError("assemble of %s failed with exit status %d" % (src, status), logs)
+        if runtime_image is not None:
+            image, more = install_in_runtime(client, container, runtime_image, tag, environment)
+            return image, logs + more
         # docker commit keeps the container's environment, so the image gets
         # the build environment as s2i's does; the CA mount is not kept.
         changes = ['CMD ["%s/run"]' % SCRIPTS, "USER 1001"]
         repo, _, t = tag.rpartition(":")
         image = container.commit(repository=repo, tag=t, changes=changes)
         return image, logs
+    finally:
+        container.remove(force=True)
+
+
+def input_files(label):
+    """[(source, destination)] from an assemble-input-files label, as s2i parses it."""
+    out = []
+    for spec in (label or "").split(";"):
+        if spec.strip():
+            source, sep, dest = spec.rpartition(":")
+            if not sep:
+                source, dest = dest, ""
+            out.append((source.strip("'\""), dest.strip("'\"") or "."))
+    return out
+
+
+def _runtime_upload(client, assembled, mappings):
+    """One tar of every mapped path of the assembled container, as s2i uploads it."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as out:
+        made = set()
+        for source, dest in mappings:
+            prefix = os.path.normpath(dest)
+            if prefix != "." and prefix not in made:
+                info = tarfile.TarInfo(prefix)
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                out.addfile(info)
+                made.add(prefix)
+            stream, _ = client.api.get_archive(assembled, source)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as got:
+                for member in got.getmembers():
+                    data = got.extractfile(member) if member.isreg() else None
+                    if prefix != ".":
+                        member.name = prefix + "/" + member.name
+                    if member.isdir() or (member.isreg() and member.mode & 0o111):
+                        member.mode = 0o755
+                    elif member.isreg():
+                        member.mode = 0o644
+                    member.uid = member.gid = 0
+                    member.uname = member.gname = ""
+                    out.addfile(member, data)
+    return buf.getvalue()
+
+
+def install_in_runtime(client, assembled, runtime_image, tag, environment=None):
+    """Commit ``tag`` from runtime_image plus what the assembled container (a
+    container or image id) made, as ``s2i build --runtime-image`` does;
+    returns (image, logs of assemble-runtime)."""
+    runtime = client.images.get(runtime_image)
+    labels = runtime.labels or {}
+    mappings = input_files(labels.get(INPUT_FILES_LABEL))
+    if not mappings:
+        raise AssembleError("%s has no %s label: it is not a runtime image"
+                            % (runtime_image, INPUT_FILES_LABEL), "")
+    config = runtime.attrs["Config"]
+    container = client.containers.create(
+        runtime_image, ["/bin/sh", "-c", SCRIPTS + "/assemble-runtime"],
+        user=labels.get(RUNTIME_USER_LABEL) or config.get("User") or "",
+        environment=environment or {})
+    try:
+        container.put_archive(config.get("WorkingDir") or "/", _runtime_upload(
+            client, getattr(assembled, "id", assembled), mappings))
+        container.start()
+        status = container.wait()["StatusCode"]
+        logs = container.logs().decode("utf-8", "replace")
+        if status != 0:
+            raise AssembleError("assemble-runtime in %s failed with exit status %d"
+                                % (runtime_image, status), logs)
+        changes = ['CMD ["%s/run"]' % SCRIPTS, "USER %s" % (config.get("User") or "1001")]
+        repo, _, t = tag.rpartition(":")
+        return container.commit(repository=repo, tag=t, changes=changes), logs
     finally:
         container.remove(force=True)
 
@@ -184,6 +284,43 @@ def dockerfile_context(builder, src, env=None):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         data = as_dockerfile(builder, src, env).encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        _add_tree(tar, src, "upload/src", uid=0, gid=0)
+    buf.seek(0)
+    return buf
+
+
+def runtime_from_app_image(client, app_image, runtime_image, tag, environment=None):
+    """install_in_runtime with the files of an application image the builder
+    committed: the same files s2i copies from the assembled container."""
+    container = client.containers.create(app_image, ["true"])
+    try:
+        return install_in_runtime(client, container.id, runtime_image, tag, environment)
+    finally:
+        container.remove(force=True)
+
+
+def runtime_dockerfile(builder, runtime_image, src, input_paths, env=None):
+    """The multi-stage Dockerfile equivalent of a runtime-image build (README:
+    "Runtime images"): assemble in the builder, then copy what the runtime
+    image's assemble-input-files label names into it, owned by the app user."""
+    stages = as_dockerfile(builder, src, env).replace(
+        "FROM %s\n" % builder, "FROM %s AS build\n" % builder, 1).splitlines()
+    stages = [line for line in stages if not line.startswith("CMD ")]
+    stages.append("FROM %s" % runtime_image)
+    # .s2i/environment and -e values stay in the application image, as with s2i.
+    stages += [line for line in stages if line.startswith("ENV ")]
+    stages += ["COPY --from=build --chown=1001:0 %s %s" % (p, p) for p in input_paths]
+    return "\n".join(stages) + "\n"
+
+
+def runtime_dockerfile_context(builder, runtime_image, src, input_paths, env=None):
+    """A tar (file object): runtime_dockerfile + upload/src."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = runtime_dockerfile(builder, runtime_image, src, input_paths, env).encode()
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))

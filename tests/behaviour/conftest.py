@@ -34,10 +34,17 @@ def selected_variants(config):
     return matrix.select(matrix.load(), names)
 
 
+# The two kinds of application image every serving behaviour is proved on:
+# `s2i build` with the builder alone, and with --runtime-image.
+KINDS = ("builder", "runtime")
+
+
 def pytest_generate_tests(metafunc):
     if "variant" in metafunc.fixturenames:
         variants = selected_variants(metafunc.config)
         metafunc.parametrize("variant", variants, ids=[v.name for v in variants], scope="session")
+    if "kind" in metafunc.fixturenames:
+        metafunc.parametrize("kind", KINDS, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +76,12 @@ def builder(variant, docker_client):
     return images.image_name(variant, REPOSITORY)
 
 
+@pytest.fixture(scope="session")
+def runtime_image(variant, builder):
+    """The tag of the variant's runtime image (built with its builder)."""
+    return images.runtime_image_name(variant, REPOSITORY)
+
+
 def ca_bundle():
     """An extra CA bundle for pip inside assemble: $WHISKEY_CA_BUNDLE, else the host's."""
     return settings.ca_bundle_for_app_builds()
@@ -85,8 +98,20 @@ class AppBuilder(object):
         return "%s/%s:%s%s" % (APP_REPOSITORY, app, builder.split(":")[-1], suffix)
 
     def build(self, builder, app, env=None, incremental=False, suffix="", network_mode=None,
-              src=None):
-        key = (builder, app, suffix, incremental, json.dumps(env, sort_keys=True))
+              src=None, kind="builder"):
+        """(image, logs) of app built with builder; kind "runtime" installs that build
+        into the builder's runtime image, as `s2i build --runtime-image` does."""
+        key = (builder, app, suffix, incremental, json.dumps(env, sort_keys=True), kind)
+        if kind == "runtime" and key not in self.built:
+            built, logs = self.build(builder, app, env, False, suffix, network_mode, src)
+            runtime = builder.replace(REPOSITORY + ":",
+                                      images.runtime_repository(REPOSITORY) + ":", 1)
+            environment = s2i.read_environment_file(src or os.path.join(APPS, app))
+            environment.update(env or {})
+            image, more = s2i.runtime_from_app_image(
+                self.client, built.id, runtime, self.tag(builder, app, suffix + "-runtime"),
+                environment)
+            self.built[key] = (image, logs + more)
         if key not in self.built or incremental:
             src = src or os.path.join(APPS, app)
             image, logs = s2i.build_app(self.client, builder, src, self.tag(builder, app, suffix),

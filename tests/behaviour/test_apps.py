@@ -12,8 +12,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def django_image(apps, builder):
-    image, _ = apps.build(builder, "django-hello-world")
+def django_image(apps, builder, kind):
+    image, _ = apps.build(builder, "django-hello-world", kind=kind)
     return image.id
 
 

@@ -22,8 +22,8 @@ LIMITS = {"nano_cpus": 10 ** 9, "mem_limit": "256m"}  # the sizes the issue was 
 
 
 @pytest.fixture(scope="session")
-def probe(apps, builder):
-    return apps.build(builder, "probe")
+def probe(apps, builder, kind):
+    return apps.build(builder, "probe", kind=kind)
 
 
 def _port(app):

@@ -69,6 +69,23 @@ def test_s2i_builds_and_the_app_serves(builder, run, source, ca_volume, docker_c
     assert docker_client.images.get(tag).attrs["Config"]["User"] == "1001"
 
 
+def test_s2i_runtime_image_build_serves_from_the_runtime_image(builder, runtime_image, run,
+                                                               source, ca_volume, docker_client):
+    tag = app_tag(builder, "django-hello-world") + "-runtime"
+    status, out = s2i("build", source("django-hello-world"), builder, tag, "--copy",
+                      "--pull-policy", "never", "--runtime-image", runtime_image,
+                      "--runtime-pull-policy", "never", "--allowed-uids", "1-", *ca_volume)
+    assert status == 0, out
+    assert "Application assembled for the runtime image" in out
+    app = run(tag, user="123456:0")
+    assert app.get("/").text == "Hello World!"
+    assert app.get("/static/admin/css/base.css").headers.get("ETag")
+    image = docker_client.images.get(tag)
+    assert image.attrs["Config"]["User"] == "1001"
+    assert image.attrs["Config"]["Cmd"] == ["/usr/libexec/s2i/run"]
+    assert image.attrs["Size"] < docker_client.images.get(builder).attrs["Size"] * 0.75
+
+
 def test_s2i_incremental_build_reuses_compiled_wheels_offline(builder, run, source, ca_volume):
     tag = app_tag(builder, "compiled")
     src = source("compiled")

@@ -1,0 +1,124 @@
+"""Runtime images: what they carry and leave out, and the three ways an application
+gets into one (s2i --runtime-image, emulated here; the real client in
+test_s2i_client.py; the multi-stage Dockerfile the README documents).  Every
+serving behaviour is proved on runtime-image builds too: the `kind` fixture
+runs those tests for both kinds of application image.
+"""
+
+import pytest
+from conftest import APPS
+
+from whiskey import s2i
+
+pytestmark = pytest.mark.slow
+
+
+def _sh(client, image, script, user=None):
+    """(exit status, output) of bash -c script in a throwaway container of image."""
+    container = client.containers.run(image, ["bash", "-c", script], detach=True,
+                                      user=user or "")
+    try:
+        status = container.wait(timeout=120)["StatusCode"]
+        return status, container.logs().decode("utf-8", "replace")
+    finally:
+        container.remove(force=True)
+
+
+def test_runtime_image_has_no_compiler_headers_or_pip(docker_client, runtime_image, variant):
+    status, out = _sh(docker_client, runtime_image, """
+        for tool in gcc cc make apxs; do command -v "$tool" && echo "has $tool"; done
+        ls /usr/include/apache2 /usr/include/python* 2>/dev/null && echo "has headers"
+        python -c "import pip" 2>/dev/null && echo "has pip"
+        python -c 'import mod_wsgi.server; import platform; print(platform.python_version())'
+        test -x /usr/libexec/s2i/assemble-runtime && test -x /usr/libexec/s2i/run && echo scripts
+    """)
+    assert status == 0, out
+    assert "has " not in out, out
+    assert variant.python in out and "scripts" in out
+
+
+def test_runtime_image_labels_name_its_inputs_and_runtime_user(docker_client, runtime_image,
+                                                              variant):
+    image = docker_client.images.get(runtime_image)
+    labels = image.labels
+    paths = [p for p, _ in s2i.input_files(labels[s2i.INPUT_FILES_LABEL])]
+    assert paths == ["/opt/app-root/src",
+                     "/opt/app-root/lib/python%s/site-packages" % variant.major_minor,
+                     "/opt/app-root/bin"]
+    assert labels[s2i.RUNTIME_USER_LABEL] == "0"
+    assert labels["io.openshift.s2i.scripts-url"] == "image:///usr/libexec/s2i"
+    assert image.attrs["Config"]["User"] == "1001"
+
+
+def test_runtime_image_is_a_fraction_of_the_builder(docker_client, builder, runtime_image):
+    size = docker_client.images.get(runtime_image).attrs["Size"]
+    assert size < docker_client.images.get(builder).attrs["Size"] * 0.6
+
+
+def test_runtime_app_keeps_no_wheelhouse_and_owns_its_files(docker_client, apps, builder):
+    image, logs = apps.build(builder, "django-hello-world", kind="runtime")
+    assert "Application assembled for the runtime image" in logs
+    status, out = _sh(docker_client, image.id, """
+        test ! -e /opt/app-root/var/wheels || echo "has wheels"
+        test ! -e /opt/app-root/src/.whiskey-input || echo "has input"
+        command -v gcc && echo "has gcc"
+        find /opt/app-root/src /opt/app-root/bin ! -user 1001 -o ! -perm -g+w | head -3
+        touch /opt/app-root/src/written && echo writable
+    """, user="123456:0")
+    assert status == 0, out
+    assert out.strip() == "writable", out
+
+
+def test_assemble_runtime_as_non_root_is_refused_in_one_line(docker_client, runtime_image):
+    status, out = _sh(docker_client, runtime_image, "/usr/libexec/s2i/assemble-runtime",
+                      user="1001")
+    assert status != 0
+    assert out.strip().splitlines() == [
+        "whiskey: ERROR: assemble-runtime runs as uid 1001, not root: it cannot give the copied "
+        "files to the application user; do not override the image's assemble-runtime user "
+        "(--assemble-runtime-user)"]
+
+
+def test_assemble_runtime_names_what_did_not_arrive(docker_client, runtime_image):
+    status, out = _sh(docker_client, runtime_image,
+                      "mkdir -p /opt/app-root/src/.whiskey-input/src "
+                      "&& /usr/libexec/s2i/assemble-runtime", user="0")
+    assert status != 0
+    assert "site-packages did not arrive from the builder" in out, out
+
+
+def test_multi_stage_dockerfile_equivalent_serves(docker_client, run, builder, runtime_image,
+                                                  variant):
+    """The README's multi-stage Dockerfile: assemble in the builder, COPY what the
+    runtime image's label names into it.  (An app without requirements: a plain
+    docker build cannot be given this machine's proxy CA without baking it in.)"""
+    paths = [p for p, _ in s2i.input_files(
+        docker_client.images.get(runtime_image).labels[s2i.INPUT_FILES_LABEL])]
+    context = s2i.runtime_dockerfile_context(builder, runtime_image,
+                                             "%s/wsgi-script" % APPS, paths)
+    tag = "whiskey-test/wsgi-script:%s-multistage" % builder.split(":")[-1]
+    image, _ = docker_client.images.build(fileobj=context, custom_context=True, tag=tag,
+                                          rm=True, forcerm=True)
+    app = run(image.id, user="123456:0")
+    assert app.get("/").text == "Hello from a WSGI script"
+    assert app.get("/version").text == variant.python
+    assert app.get("/static/hello.txt").text == "static hello\n"
+    status, out = _sh(docker_client, image.id, "command -v gcc || echo no-gcc")
+    assert out.strip() == "no-gcc"
+
+
+def test_builder_still_compiles_a_pinned_mod_wsgi_from_its_sdist(apps, builder, run, variant,
+                                                                tmp_path):
+    """What the builder keeps of Apache's and APR's headers and apxs (unpacked, not
+    installed): enough for a `mod_wsgi` pinned in an app's requirements (sclorg#59)."""
+    src = tmp_path / "pinned-mod-wsgi"
+    src.mkdir()
+    (src / "requirements.txt").write_text(
+        "--no-binary mod_wsgi\nmod_wsgi==%s\n" % variant.pin_version("mod_wsgi"))
+    (src / "wsgi.py").write_text(
+        "def application(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'pinned mod_wsgi']\n")
+    image, logs = apps.build(builder, "pinned-mod-wsgi", src=str(src))
+    assert "Compiled from source: mod_wsgi-%s-" % variant.pin_version("mod_wsgi") in logs, logs
+    assert run(image.id).get("/").text == "pinned mod_wsgi"
