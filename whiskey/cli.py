@@ -131,7 +131,7 @@ def cmd_update(args):
 def cmd_sbom(args):
     from . import images, sbom
     (variant,) = matrix.select(matrix.load(args.matrix), [args.variant])
-    doc = sbom.for_image(images.client(), variant, args.repository)
+    doc = sbom.for_image(images.client(), variant, args.repository, runtime=args.runtime)
     text_out = json.dumps(doc, indent=1) + "\n"
     if args.output:
         with open(args.output, "w") as f:
@@ -266,7 +266,7 @@ def parser():
     _ca_bundle_option(s, "HTTPS")
     s.set_defaults(func=cmd_update)
 
-    s = sub.add_parser("sbom", help="print a CycloneDX SBOM of a built builder image",
+    s = sub.add_parser("sbom", help="print a CycloneDX SBOM of a built builder or runtime image",
                        description="Describe a built image as CycloneDX 1.5 JSON: its Debian "
                                    "packages and Python distributions as the image itself lists "
                                    "them, plus what was compiled from pinned sources (CPython, "
@@ -274,6 +274,8 @@ def parser():
     s.add_argument("variant", metavar="VARIANT")
     s.add_argument("--repository", default=settings.repository(),
                    help="image repository the variant was built into (default: %(default)s)")
+    s.add_argument("--runtime", action="store_true",
+                   help="describe the variant's runtime image instead of its builder")
     s.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     s.set_defaults(func=cmd_sbom)
 

@@ -59,8 +59,8 @@ def parse_registry(registry):
     return registry
 
 
-def target(registry, tag):
-    return "%s/%s:%s" % (registry, PUBLISHED_NAME, tag)
+def target(registry, tag, name=PUBLISHED_NAME):
+    return "%s/%s:%s" % (registry, name, tag)
 
 
 def login(client, registry, environ=None, log=print):
@@ -107,7 +107,8 @@ def push_ref(client, ref):
 
 
 def push_variant(client, variant, registry, repository=images.DEFAULT_REPOSITORY, log=print):
-    """Tag and push every tag of variant; an Outcome (never raises for this variant's problems)."""
+    """Tag and push every tag of variant's builder, then of its runtime image; an
+    Outcome (never raises for this variant's problems).  Its digest is the builder's."""
     import docker.errors
     start = time.time()
     local = images.image_name(variant, repository)
@@ -118,29 +119,37 @@ def push_variant(client, variant, registry, repository=images.DEFAULT_REPOSITORY
         log("[%s] not built, skipped: no local image %s" % (variant.name, local))
         return Outcome(variant, "not built",
                        detail="no local image %s; run ./build.py build %s" % (local, variant.name))
-    if images.current(client, plan, repository) is None:
-        log("[%s] stale, skipped: %s was not built from this checkout" % (variant.name, local))
+    runtime = images.current_runtime(client, plan, repository)
+    if images.current(client, plan, repository) is None or runtime is None:
+        log("[%s] stale, skipped: %s (or its runtime image) was not built from this checkout"
+            % (variant.name, local))
         return Outcome(variant, "stale",
-                       detail="%s was built from other inputs than this checkout's; run "
-                              "./build.py build %s" % (local, variant.name))
-    refs = [target(registry, t) for t in variant.tags]
+                       detail="%s or its runtime image was built from other inputs than this "
+                              "checkout's; run ./build.py build %s" % (local, variant.name))
+    todo = [(image, [target(registry, t) for t in variant.tags]),
+            (runtime, [target(registry, t, PUBLISHED_NAME + "-runtime") for t in variant.tags])]
     pushed = []
-    digest = ""
+    digests = []
     try:
-        for ref in refs:
-            repo, tag = ref.rsplit(":", 1)
-            if not image.tag(repo, tag):
-                raise PushError("tagging %s as %s failed" % (local, ref))
-        for ref in refs:
-            log("[%s] pushing %s" % (variant.name, ref))
-            digest = push_ref(client, ref)
-            pushed.append(ref)
+        for img, refs in todo:
+            for ref in refs:
+                repo, tag = ref.rsplit(":", 1)
+                if not img.tag(repo, tag):
+                    raise PushError("tagging %s as %s failed" % (local, ref))
+            for ref in refs:
+                log("[%s] pushing %s" % (variant.name, ref))
+                digest = push_ref(client, ref)
+                pushed.append(ref)
+            digests.append(digest)
     except PushError as exc:
         log("[%s] FAILED: %s" % (variant.name, exc))
-        return Outcome(variant, "failed", time.time() - start, refs=pushed, digest=digest, detail=str(exc))
-    shown = ", ".join([refs[0]] + [":" + r.rsplit(":", 1)[1] for r in refs[1:]])
-    return Outcome(variant, "pushed", time.time() - start, refs=pushed, digest=digest,
-                   detail="%s (%s)" % (shown, digest))
+        return Outcome(variant, "failed", time.time() - start, refs=pushed,
+                       digest=digests[0] if digests else "", detail=str(exc))
+    shown = "; ".join("%s (%s)" % (", ".join([refs[0]] + [":" + r.rsplit(":", 1)[1]
+                                                         for r in refs[1:]]), d)
+                      for (_, refs), d in zip(todo, digests))
+    return Outcome(variant, "pushed", time.time() - start, refs=pushed, digest=digests[0],
+                   detail=shown)
 
 
 def push(variants, registry, repository=images.DEFAULT_REPOSITORY, docker_client=None,

@@ -9,16 +9,37 @@ CPython and the private OpenSSL, which no package database knows about.
 from __future__ import annotations
 
 import datetime
+import os
+import re
 import uuid
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from . import images
 from .matrix import Artifact, Variant
 
-# One container run prints both lists, separated by a marker line.
-_INVENTORY = ("dpkg-query -W -f '${Package}\\t${Version}\\t${Architecture}\\n' && echo '--- pip' "
-              "&& PIP_DISABLE_PIP_VERSION_CHECK=1 /opt/app-root/bin/python -m pip list "
-              "--format=freeze")
+# One container run prints three lists, each after a marker line: Debian's
+# package database, the Debian packages unpacked without registering them
+# (Apache's, see the Dockerfile), and the Python distributions installed in
+# the application environment, by their metadata directories (the runtime
+# image has no pip to ask).
+_INVENTORY = ("dpkg-query -W -f '${Package}\\t${Version}\\t${Architecture}\\n'"
+              " && echo '--- unpacked' && cat /usr/share/whiskey/unpacked-packages 2>/dev/null;"
+              " echo '--- python' && ls -d /opt/app-root/lib/python*/site-packages/*.dist-info"
+              " /opt/app-root/lib/python*/site-packages/*.egg-info 2>/dev/null; true")
+
+# name-version.dist-info, name-version-pyX.Y.egg-info, name-version.egg-info
+_DIST = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+?)(-py\d+\.\d+)?\.(dist|egg)-info$")
+
+
+def _sections(inventory: str) -> Dict[str, List[str]]:
+    out: Dict[str, List[str]] = {"dpkg": [], "unpacked": [], "python": []}
+    current = "dpkg"
+    for line in inventory.splitlines():
+        if line.startswith("--- ") and line[4:] in out:
+            current = line[4:]
+        elif line.strip():
+            out[current].append(line)
+    return out
 
 
 def _source_component(kind: str, name: str, artifact: Artifact) -> Dict[str, Any]:
@@ -33,19 +54,32 @@ def _source_component(kind: str, name: str, artifact: Artifact) -> Dict[str, Any
     return component
 
 
+def _deb(line: str, unpacked: bool) -> Optional[Dict[str, Any]]:
+    parts = line.split("\t")
+    if len(parts) != 3 or not parts[1]:
+        return None
+    name, version, arch = parts
+    component: Dict[str, Any] = {"type": "library", "name": name, "version": version,
+                                 "purl": "pkg:deb/debian/%s@%s?arch=%s" % (name, version, arch)}
+    if unpacked:
+        component["properties"] = [{"name": "whiskey:installed-by",
+                                    "value": "dpkg-deb --extract (not in dpkg's database)"}]
+    return component
+
+
 def components(variant: Variant, inventory: str) -> List[Dict[str, Any]]:
     """The components of an image, from its inventory text and the matrix."""
-    debs, _, pips = inventory.partition("--- pip")
+    sections = _sections(inventory)
     out: List[Dict[str, Any]] = []
-    for line in debs.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3 and parts[1]:
-            name, version, arch = parts
-            out.append({"type": "library", "name": name, "version": version,
-                        "purl": "pkg:deb/debian/%s@%s?arch=%s" % (name, version, arch)})
-    for line in pips.splitlines():
-        name, sep, version = line.strip().partition("==")
-        if sep:
+    for kind in ("dpkg", "unpacked"):
+        for line in sections[kind]:
+            deb = _deb(line, kind == "unpacked")
+            if deb is not None:
+                out.append(deb)
+    for line in sections["python"]:
+        found = _DIST.match(os.path.basename(line.strip().rstrip("/")))
+        if found:
+            name, version = found.group("name"), found.group("version")
             out.append({"type": "library", "name": name, "version": version,
                         "purl": "pkg:pypi/%s@%s" % (name.lower().replace("_", "-"), version)})
     if variant.source is not None:
@@ -55,15 +89,16 @@ def components(variant: Variant, inventory: str) -> List[Dict[str, Any]]:
     return out
 
 
-def document(variant: Variant, image: Any, inventory: str) -> Dict[str, Any]:
-    """The CycloneDX document for variant's image."""
+def document(variant: Variant, image: Any, inventory: str,
+             name: str = "") -> Dict[str, Any]:
+    """The CycloneDX document for variant's image (name: its repository:tag)."""
     return {
         "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
         "serialNumber": "urn:uuid:%s" % uuid.uuid4(),
         "metadata": {
             "timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "tools": {"components": [{"type": "application", "name": "whiskey build.py"}]},
-            "component": {"type": "container", "name": "whiskey:%s" % variant.tags[0],
+            "component": {"type": "container", "name": name or "whiskey:%s" % variant.tags[0],
                           "version": image.id,
                           "properties": [{"name": "whiskey:inputs-hash",
                                           "value": image.labels.get(images.LABEL_INPUTS, "")}]},
@@ -72,10 +107,11 @@ def document(variant: Variant, image: Any, inventory: str) -> Dict[str, Any]:
     }
 
 
-def for_image(docker_client: Any, variant: Variant, repository: str) -> Dict[str, Any]:
-    """Read the built image of variant and describe it."""
+def for_image(docker_client: Any, variant: Variant, repository: str,
+              runtime: bool = False) -> Dict[str, Any]:
+    """Read the built builder (or runtime) image of variant and describe it."""
     import docker.errors
-    name = images.image_name(variant, repository)
+    name = (images.runtime_image_name if runtime else images.image_name)(variant, repository)
     try:
         image = docker_client.images.get(name)
     except docker.errors.ImageNotFound:
@@ -83,4 +119,4 @@ def for_image(docker_client: Any, variant: Variant, repository: str) -> Dict[str
                                 % (name, variant.name)) from None
     inventory = docker_client.containers.run(image.id, ["sh", "-c", _INVENTORY], remove=True,
                                              user="1001").decode("utf-8", "replace")
-    return document(variant, image, inventory)
+    return document(variant, image, inventory, name)

@@ -104,11 +104,14 @@ def test_push_pull_round_trip(variant, builder, registry, docker_client, apps, r
         outcomes = publish.push([variant], destination, repository=REPOSITORY,
                                 docker_client=docker_client, log=lambda line: None, environ={})
         assert [o.result for o in outcomes] == ["pushed"], publish.summary(outcomes)
-        assert outcomes[0].refs == [publish.target(destination, t) for t in variant.tags]
+        runtime_name = publish.PUBLISHED_NAME + "-runtime"
+        assert outcomes[0].refs == ([publish.target(destination, t) for t in variant.tags]
+                                    + [publish.target(destination, t, runtime_name)
+                                       for t in variant.tags])
         assert outcomes[0].digest.startswith("sha256:")
         # The registry lives for the session, so other variants' tags may be there too.
-        listed = set(registry.tags("%s/%s" % (NAMESPACE, publish.PUBLISHED_NAME)))
-        assert set(variant.tags) <= listed
+        for name in (publish.PUBLISHED_NAME, runtime_name):
+            assert set(variant.tags) <= set(registry.tags("%s/%s" % (NAMESPACE, name)))
 
         _untag_registry_refs(docker_client, registry)
         assert docker_client.images.get(builder).id == builder_id  # the builder's tags remain

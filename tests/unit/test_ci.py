@@ -382,14 +382,23 @@ def test_registry_rejected(registry, message):
     assert message in str(exc.value)
 
 
+def local(v311, image=None, runtime=None):
+    """The local images publish looks up: the builder and its runtime image."""
+    return {"whiskey:python-3.11": image or current_image(v311),
+            "whiskey-runtime:python-3.11": runtime or current_image(v311)}
+
+
 def test_push_tags_and_pushes_every_tag(v311):
-    image = current_image(v311)
-    engine = FakeEngine({"whiskey:python-3.11": image})
+    image, runtime = current_image(v311), current_image(v311)
+    engine = FakeEngine(local(v311, image, runtime))
     (o,) = publish.push([v311], "example.invalid/ns", docker_client=engine,
                         log=lambda t: None, environ={})
     expected = ["example.invalid/ns/whiskey:python-3.11", "example.invalid/ns/whiskey:python-3.11.2"]
-    assert o.result == "pushed" and o.refs == expected
-    assert image.tags == expected and engine.pushed == expected
+    expected_runtime = ["example.invalid/ns/whiskey-runtime:python-3.11",
+                        "example.invalid/ns/whiskey-runtime:python-3.11.2"]
+    assert o.result == "pushed" and o.refs == expected + expected_runtime
+    assert image.tags == expected and runtime.tags == expected_runtime
+    assert engine.pushed == expected + expected_runtime
     assert o.digest == "sha256:" + "a" * 64
     assert engine.logins == []
     assert publish.problems([o], explicit=True) == []
@@ -397,7 +406,7 @@ def test_push_tags_and_pushes_every_tag(v311):
 
 
 def test_an_error_chunk_is_a_failure_with_its_message(v311):
-    engine = FakeEngine({"whiskey:python-3.11": current_image(v311)}, push_chunks=lambda ref: [
+    engine = FakeEngine(local(v311), push_chunks=lambda ref: [
         {"status": "Preparing"},
         {"errorDetail": {"message": "denied: requested access to the resource is denied"},
          "error": "denied: requested access to the resource is denied"}])
@@ -411,8 +420,7 @@ def test_an_error_chunk_is_a_failure_with_its_message(v311):
 
 
 def test_a_push_without_a_digest_is_a_failure(v311):
-    engine = FakeEngine({"whiskey:python-3.11": current_image(v311)},
-                        push_chunks=lambda ref: [{"status": "Preparing"}])
+    engine = FakeEngine(local(v311), push_chunks=lambda ref: [{"status": "Preparing"}])
     (o,) = publish.push([v311], "example.invalid/ns", docker_client=engine,
                         log=lambda t: None, environ={})
     assert o.result == "failed" and "no manifest digest" in o.detail
@@ -437,7 +445,7 @@ def test_not_built_and_stale_images_are_skipped(v311):
 
 def test_unnamed_variants_not_built_do_not_fail_the_push(v311):
     v27 = matrix.select(matrix.load(), ["python-2.7"])[0]
-    engine = FakeEngine({"whiskey:python-3.11": current_image(v311)})
+    engine = FakeEngine(local(v311))
     outcomes = publish.push([v27, v311], "example.invalid/ns", docker_client=engine,
                             log=lambda t: None, environ={})
     assert [o.result for o in outcomes] == ["not built", "pushed"]
@@ -445,7 +453,7 @@ def test_unnamed_variants_not_built_do_not_fail_the_push(v311):
 
 
 def test_login_only_when_both_variables_are_set(v311):
-    engine = FakeEngine({"whiskey:python-3.11": current_image(v311)})
+    engine = FakeEngine(local(v311))
     env = {publish.ENV_USER: "ci", publish.ENV_PASSWORD: "s3cret"}
     publish.push([v311], "example.invalid:5000/ns", docker_client=engine,
                   log=lambda t: None, environ=env)
