@@ -26,9 +26,10 @@ SPOOF = {
 
 
 @pytest.fixture(scope="session")
-def probe(apps, builder):
-    """(image, assemble log) of the probe app."""
-    return apps.build(builder, "probe")
+def probe(apps, builder, kind):
+    """(image, assemble log) of the probe app, from the builder alone or installed
+    into the runtime image."""
+    return apps.build(builder, "probe", kind=kind)
 
 
 def copy_app(tmp_path, app):
@@ -184,8 +185,8 @@ def test_arbitrary_uid_has_a_passwd_entry_home_and_writable_places(run, probe):
     assert written.json()[0].startswith("/opt/app-root/src/")
 
 
-def test_trusted_proxy_headers_are_applied_and_others_scrubbed(run, apps, builder):
-    image, _ = apps.build(builder, "django-hello-world")
+def test_trusted_proxy_headers_are_applied_and_others_scrubbed(run, apps, builder, kind):
+    image, _ = apps.build(builder, "django-hello-world", kind=kind)
     env = run(image.id).get("/env", headers=SPOOF).json()
     assert env["REMOTE_ADDR"] == "203.0.113.9"
     assert env["wsgi.url_scheme"] == "https"
@@ -256,7 +257,31 @@ def test_incremental_rebuild_reuses_wheels_without_network(apps, builder, run, c
     image, logs = apps.build(builder, "compiled", suffix="-inc", incremental=True,
                              network_mode="none")
     assert "Restoring" in logs and "unchanged since the previous build" in logs
+    # Not even pip runs: the previous build's installed files are taken, checked.
+    assert "its 1 installed distributions are reused as they were" in logs, logs
+    assert "Installing requirements.txt" not in logs
     assert "Compiled from source" not in logs and "Downloading" not in logs
+    assert run(image.id).get("/").json() == CRC
+
+
+def test_a_tampered_installed_file_is_not_reused(apps, builder, run, docker_client):
+    """A file of the previous build's installed distributions that no longer matches
+    its RECORD: named, and the saved wheels are installed with pip instead."""
+    image, _ = apps.build(builder, "compiled", suffix="-tampered")
+    tag = apps.tag(builder, "compiled", "-tampered")
+    box = docker_client.containers.create(
+        image.id, ["sh", "-c", "echo '# changed' >> /opt/app-root/lib/python*/site-packages/"
+                               "crcmod/__init__.py"])
+    try:
+        box.start()
+        assert box.wait(timeout=60)["StatusCode"] == 0
+        box.commit(*tag.split(":"))
+    finally:
+        box.remove(force=True)
+    image, logs = apps.build(builder, "compiled", suffix="-tampered", incremental=True,
+                             network_mode="none")
+    assert "crcmod/__init__.py does not match its RECORD" in logs, logs
+    assert "installing its saved wheels without the network" in logs
     assert run(image.id).get("/").json() == CRC
 
 
@@ -338,8 +363,8 @@ def test_empty_source_is_a_clear_error(apps, builder, tmp_path):
 # come from the Docker bridge gateway, a private 172.16.0.0/12 address) ----------------
 
 @pytest.fixture(scope="session")
-def proxied(apps, builder):
-    return apps.build(builder, "proxied")[0]
+def proxied(apps, builder, kind):
+    return apps.build(builder, "proxied", kind=kind)[0]
 
 
 def _gateway(app):
