@@ -12,7 +12,7 @@ import datetime
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from . import matrix, settings
 from .context import Plan, tar
@@ -101,6 +101,29 @@ def tag_all(image: Any, variant: Variant, repository: str) -> None:
         image.tag(repository, t)
 
 
+def _origin() -> Optional[str]:
+    try:
+        return subprocess.run(["git", "-C", matrix.ROOT, "remote", "get-url", "origin"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def build_labels(build: Plan) -> Dict[str, str]:
+    """The labels given at build time: what changes per build, and where it came from."""
+    labels = {
+        "org.opencontainers.image.created":
+            datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "org.opencontainers.image.revision": _revision(),
+        LABEL_INPUTS: build.inputs_hash,
+    }
+    source = settings.source_url(_origin())
+    if source:
+        labels["org.opencontainers.image.source"] = source
+        labels["org.opencontainers.image.url"] = source
+    return labels
+
+
 def _revision() -> str:
     try:
         return subprocess.run(["git", "-C", matrix.ROOT, "rev-parse", "HEAD"],
@@ -150,12 +173,7 @@ def build(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
     stage from the first build); tag each with every tag of the variant."""
     variant = build.variant
     start = time.time()
-    labels = {
-        "org.opencontainers.image.created":
-            datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "org.opencontainers.image.revision": _revision(),
-        LABEL_INPUTS: build.inputs_hash,
-    }
+    labels = build_labels(build)
     made = {}
     for repo, target in ((runtime_repository(repository), RUNTIME_TARGET), (repository, None)):
         tags = ["%s:%s" % (repo, t) for t in variant.tags]

@@ -8,6 +8,8 @@
 | WHISKEY_VARIANTS | comma-separated variants the behaviour suite tests | every variant |
 | WHISKEY_REGISTRY_USER, WHISKEY_REGISTRY_PASSWORD | credentials `push` logs in with | the engine's own |
 | PIP_INDEX_URL | the package index pins are fetched from | pip's configured index |
+| WHISKEY_SOURCE_URL | repository URL images are labelled with | `origin` if an https URL |
+| WHISKEY_DEBIAN_MIRROR | the Debian archive `update` reads suites' Packages from | the host's apt mirrors |
 """
 
 from __future__ import annotations
@@ -53,3 +55,17 @@ def registry_credentials(environ: Optional[Mapping[str, str]] = None):
 
 def package_index() -> Optional[str]:
     return _get("PIP_INDEX_URL")
+
+
+def debian_mirror() -> Optional[str]:
+    return _get("WHISKEY_DEBIAN_MIRROR")
+
+
+def source_url(origin: Optional[str] = None) -> Optional[str]:
+    """$WHISKEY_SOURCE_URL, else the git remote `origin` given when it is an https URL."""
+    explicit = _get("WHISKEY_SOURCE_URL")
+    if explicit:
+        return explicit
+    if origin and origin.startswith("https://"):
+        return origin[:-len(".git")] if origin.endswith(".git") else origin
+    return None

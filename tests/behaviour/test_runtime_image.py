@@ -46,6 +46,7 @@ def test_runtime_image_labels_name_its_inputs_and_runtime_user(docker_client, ru
                      "/opt/app-root/lib/python%s/site-packages" % variant.major_minor,
                      "/opt/app-root/bin"]
     assert labels[s2i.RUNTIME_USER_LABEL] == "0"
+    assert labels["org.opencontainers.image.licenses"] == "MIT"
     assert labels["io.openshift.s2i.scripts-url"] == "image:///usr/libexec/s2i"
     assert image.attrs["Config"]["User"] == "1001"
 

@@ -516,3 +516,14 @@ def test_a_base_made_during_the_run_is_hashed_in(variants, calls, monkeypatch):
     assert {r for _, r in results(build(variants, engine)[0])} == {"built"}
     # The next run finds the same base: nothing to rebuild.
     assert {r for _, r in results(build(variants, engine)[0])} == {"unchanged"}
+
+
+def test_images_name_their_source_repository_when_it_is_known(monkeypatch):
+    from whiskey import settings
+    monkeypatch.delenv("WHISKEY_SOURCE_URL", raising=False)
+    assert settings.source_url("https://example.invalid/team/whiskey.git") == \
+        "https://example.invalid/team/whiskey"
+    assert settings.source_url("git@example.invalid:team/whiskey.git") is None
+    assert settings.source_url(None) is None
+    monkeypatch.setenv("WHISKEY_SOURCE_URL", "https://example.invalid/fork")
+    assert settings.source_url("https://example.invalid/team/whiskey") == "https://example.invalid/fork"
