@@ -135,3 +135,68 @@ def test_a_bad_constraint_names_the_pin(tmp_path):
     with pytest.raises(matrix.MatrixError) as e:
         matrix.load(str(path))
     assert "key 'pins.mod_wsgi.constraint'" in str(e.value)
+
+
+# -- interpreters: a distribution variant follows its Debian suite's python3.X --------
+
+DIST_MATRIX = """\
+variants:
+
+  python-3.13:
+    python: 3.13.5   # trixie's
+    base: debian:trixie-slim
+    interpreter: distribution
+    pins: &pins
+      pip: {{file: pip-25.0-py3-none-any.whl, sha256: {pip}}}
+      setuptools: {{file: setuptools-80.0.0-py3-none-any.whl, sha256: {st}}}
+      wheel: {{file: wheel-0.45.0-py3-none-any.whl, sha256: {wh}}}
+      mod_wsgi: {{file: mod_wsgi-6.0.0.tar.gz, sha256: {mw}}}
+
+  python-3.15:
+    python: 3.15.2
+    base: debian:sid-slim
+    interpreter: distribution
+    pins: *pins
+""".format(pip=sha("pip"), st=sha("st"), wh=sha("wh"), mw=sha("mw"))
+
+
+def packages(*stanzas):
+    import lzma
+    return lzma.compress("\n\n".join("Package: %s\nVersion: %s\nArchitecture: amd64" % s
+                                     for s in stanzas).encode() + b"\n")
+
+
+@pytest.fixture
+def mirror(server):
+    dists = "/debian/dists/%s/main/binary-amd64/Packages.xz"
+    # trixie keeps its release (fixes are Debian revisions); sid moved to 3.15.3 and has a
+    # 3.15.4 release candidate, which is not a release.
+    server.serve(dists % "trixie", packages(("python3.13", "3.13.5-2+deb13u5"),
+                                            ("python3-defaults", "3.13.5-1")))
+    server.serve(dists % "trixie-updates", packages())
+    server.serve(dists % "sid", packages(("python3.15", "3.15.4~rc1-1"),
+                                         ("python3.15", "3.15.3-1"), ("python3.14", "3.14.11-1")))
+    return server.url + "/debian"
+
+
+def test_a_distribution_variant_moves_to_its_suites_newer_release(mirror, tmp_path):
+    from whiskey import update
+    path = tmp_path / "matrix.yaml"
+    path.write_text(DIST_MATRIX)
+    variants = matrix.load(str(path))
+    changes = update.interpreter_plan(variants, [mirror], update.http_fetch())
+    assert changes == [update.InterpreterChange("python-3.15", "3.15.2", "3.15.3",
+                                                "python3.15 3.15.3-1 in sid")]
+    text = update.rewrite_python(DIST_MATRIX, changes)
+    assert "    python: 3.15.3\n" in text and "    python: 3.13.5   # trixie's\n" in text
+    assert [v.python for v in matrix.parse_text(text, "m")] == ["3.13.5", "3.15.3"]
+
+
+def test_a_suite_no_mirror_has_is_one_error_naming_it(server, tmp_path):
+    from whiskey import update
+    path = tmp_path / "matrix.yaml"
+    path.write_text(DIST_MATRIX)
+    with pytest.raises(matrix.MatrixError) as exc:
+        update.interpreter_plan(matrix.load(str(path)), [server.url + "/debian"],
+                                update.http_fetch())
+    assert str(exc.value) == "no Packages index for trixie on any Debian mirror (%s/debian)" % server.url
