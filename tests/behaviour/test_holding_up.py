@@ -22,8 +22,11 @@ LIMITS = {"nano_cpus": 10 ** 9, "mem_limit": "256m"}  # the sizes the issue was 
 
 
 @pytest.fixture(scope="session")
-def probe(apps, builder, kind):
-    return apps.build(builder, "probe", kind=kind)
+def probe(apps, builder):
+    # The builder kind only: a runtime image runs the same Apache (runtime-base,
+    # shared by both images), the same configuration and the same supervisor,
+    # and these tests are the suite's longest; test_runtime.py runs on both kinds.
+    return apps.build(builder, "probe")
 
 
 def _port(app):
