@@ -33,16 +33,66 @@ Log = Callable[[str], None]
 
 
 class Progress:
-    """Thread-safe status lines: '[variant] Step 7/24 : RUN ...' and events."""
+    """Thread-safe progress on a stream: '[variant] Step 7/24 : RUN ...' and events.
 
-    def __init__(self, out: IO[str]) -> None:
+    On a terminal (live), each variant being built has one status line, redrawn
+    in place every second with its elapsed time and current step (fitted to the
+    terminal's width), and events (built, skipped, FAILED with its reason) are
+    printed whole above them.  Elsewhere (a log, CI), every line is printed as
+    it comes, never cut.
+    """
+
+    _DONE = ("built in ", "FAILED", "skipped", "shared stages built in ")
+
+    def __init__(self, out: IO[str], live: Optional[bool] = None) -> None:
         self.out = out
         self.lock = threading.Lock()
+        self.live = out.isatty() if live is None else live
+        self.status: Dict[str, Tuple[float, str]] = {}
+        self.drawn = 0
+        if self.live:
+            threading.Thread(target=self._tick, daemon=True).start()
 
     def line(self, variant: str, message: str) -> None:
         with self.lock:
+            if not self.live:
+                self.out.write("[%s] %s\n" % (variant, message))
+                self.out.flush()
+                return
+            started = self.status.get(variant, (time.time(), ""))[0]
+            if message.startswith("Step ") or "still running after" in message:
+                text = message if message.startswith("Step ") else self.status.get(
+                    variant, (0.0, ""))[1]
+                self.status[variant] = (started, text)
+                self._draw()
+                return
+            if message.startswith(self._DONE):
+                self.status.pop(variant, None)
+            self._clear()
             self.out.write("[%s] %s\n" % (variant, message))
-            self.out.flush()
+            self._draw()
+
+    def _clear(self) -> None:
+        if self.drawn:
+            self.out.write("\x1b[%dF\x1b[J" % self.drawn)
+            self.drawn = 0
+
+    def _draw(self) -> None:
+        import shutil
+        self._clear()
+        width = shutil.get_terminal_size().columns
+        for variant, (started, text) in self.status.items():
+            elapsed = "%dm%02ds" % divmod(int(time.time() - started), 60)
+            self.out.write(("[%s] %s  %s" % (variant, elapsed, text))[:max(20, width - 1)] + "\n")
+        self.drawn = len(self.status)
+        self.out.flush()
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(1.0)
+            with self.lock:
+                if self.status:
+                    self._draw()
 
 
 def _logger(name: str, progress: Progress, logfile: IO[str], verbose: bool,
@@ -85,18 +135,21 @@ class Fetcher:
 def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
                ca_bundle: Optional[str] = None, jobs: int = 1, force: bool = False,
                progress: Optional[Progress] = None, verbose: bool = False,
-               docker_client: Any = None, pull: bool = False) -> List[Outcome]:
+               docker_client: Any = None, pull: bool = False,
+               dry_run: bool = False) -> List[Outcome]:
     """Build variants (jobs at a time); an Outcome per variant, in matrix order.
 
     pull: get every base image anew first (pull, else debootstrap), so that a
     base with security updates rebuilds the variants on it.
+    dry_run: plan only: say what would be built, retagged or skipped, and why;
+    nothing is fetched, pulled, tagged or built.
     """
     progress = progress or Progress(sys.stderr)
     client = docker_client or images.client()
     os.makedirs(LOG_DIR, exist_ok=True)
     outcomes: Dict[str, Outcome] = {}
     shared = context.shared_files()
-    if pull:
+    if pull and not dry_run:
         for base in dict.fromkeys(v.base for v in variants):
             baseimage.refresh(client, base, log=functools.partial(progress.line, base))
     base_ids = {base: baseimage.image_id(client, base) or ""
@@ -108,8 +161,9 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
         image = None if force else images.current(client, plan, repository)
         runtime = None if image is None else images.current_runtime(client, plan, repository)
         if image is not None and runtime is not None:
-            images.tag_all(image, v, repository)
-            images.tag_all(runtime, v, images.runtime_repository(repository))
+            if not dry_run:
+                images.tag_all(image, v, repository)
+                images.tag_all(runtime, v, images.runtime_repository(repository))
             outcomes[v.name] = Outcome(v, "unchanged", 0.0, image.attrs.get("Size", 0) / 1e6,
                                        "inputs hash %s" % plan.inputs_hash[:12],
                                        image_id=image.id,
@@ -123,6 +177,16 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
                 progress.line(v.name, "skipped: " + why)
                 continue
         todo.append(plan)
+
+    if dry_run:
+        for plan in todo:
+            v = plan.variant
+            why = ("no local image" if _missing(client, images.image_name(v, repository))
+                   else "forced" if force else "the local images were built from other inputs")
+            outcomes[v.name] = Outcome(v, "would build", detail="%s; inputs hash %s%s" % (
+                why, plan.inputs_hash[:12],
+                "" if base_ids[v.base] else "; %s would be pulled or made first" % v.base))
+        return [outcomes[v.name] for v in variants]
 
     fetch = Fetcher(client, ca_bundle)
     ready: List[Tuple[Plan, Dict[Artifact, str]]] = []
@@ -166,6 +230,15 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
         for done in pool.map(one, ready):
             outcomes[done.variant.name] = done
     return [outcomes[v.name] for v in variants]
+
+
+def _missing(client: Any, name: str) -> bool:
+    import docker.errors
+    try:
+        client.images.get(name)
+        return False
+    except docker.errors.ImageNotFound:
+        return True
 
 
 def _shared_stages(client: Any, ready: List[Tuple[Plan, Dict[Artifact, str]]],

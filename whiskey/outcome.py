@@ -8,7 +8,8 @@ from typing import Dict, List, Literal, Optional, Sequence
 from . import text
 from .matrix import Variant
 
-Result = Literal["built", "unchanged", "skipped", "failed", "pushed", "not built", "stale"]
+Result = Literal["built", "unchanged", "skipped", "failed", "pushed", "not built", "stale",
+                 "would build"]
 
 
 @dataclass

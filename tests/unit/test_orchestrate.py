@@ -527,3 +527,40 @@ def test_images_name_their_source_repository_when_it_is_known(monkeypatch):
     assert settings.source_url(None) is None
     monkeypatch.setenv("WHISKEY_SOURCE_URL", "https://example.invalid/fork")
     assert settings.source_url("https://example.invalid/team/whiskey") == "https://example.invalid/fork"
+
+
+def test_dry_run_says_what_would_be_built_and_does_nothing(variants, calls):
+    engine = FakeEngine()
+    engine.add_current(variants[0], tags=len(variants[0].tags))
+    outcomes, _ = build(variants, engine, dry_run=True, pull=True)
+    assert results(outcomes) == [("python-9.1", "unchanged"), ("python-9.2", "would build"),
+                                 ("python-9.3", "would build")]
+    assert outcomes[1].detail.startswith("no local image; inputs hash ")
+    assert engine.builds == [] and engine.shared == [] and engine.tagged == []
+    assert calls.fetched == [] and calls.bases == []
+
+
+def test_live_progress_keeps_a_status_line_per_variant_and_prints_events_whole(monkeypatch):
+    import shutil as _shutil
+    monkeypatch.setattr(_shutil, "get_terminal_size", lambda *a: os.terminal_size((40, 24)))
+    out = io.StringIO()
+    p = orchestrate.Progress(out, live=True)
+    p.line("python-9.1", "Step 7/32 : RUN make -j2 and a very long line that does not fit")
+    p.line("python-9.2", "Step 3/32 : RUN apt-get update")
+    reason = "FAILED: building python-9.2 failed: " + "x" * 80
+    p.line("python-9.2", reason)
+    p.line("python-9.1", "built in 12.0s")
+    text = out.getvalue()
+    # Status lines: the variant, its elapsed time and its step, fitted to the width.
+    assert "[python-9.1] 0m00s  Step 7/32 : RUN mak\n" in text  # 39 columns
+    # Events: whole, however long; a finished variant's status line is gone.
+    assert "[python-9.2] " + reason + "\n" in text
+    assert text.endswith("[python-9.1] built in 12.0s\n")
+    assert p.status == {}
+
+
+def test_progress_off_a_terminal_is_plain_lines():
+    out = io.StringIO()
+    p = orchestrate.Progress(out)
+    p.line("python-9.1", "Step 7/32 : RUN make")
+    assert out.getvalue() == "[python-9.1] Step 7/32 : RUN make\n" and not p.live
