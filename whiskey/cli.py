@@ -196,11 +196,12 @@ def cmd_test(args):
     return subprocess.call(cmd, cwd=matrix.ROOT, env=env)
 
 
-def cmd_push(args):
+def cmd_push(args: argparse.Namespace) -> int:
     from . import images, publish
     variants = matrix.select(matrix.load(args.matrix), args.variants)
     outcomes = publish.push(variants, args.registry,
-                            repository=args.repository or images.DEFAULT_REPOSITORY)
+                            repository=args.repository or images.DEFAULT_REPOSITORY,
+                            tag_suffix=args.tag_suffix)
     print("\n" + publish.summary(outcomes))
     problems = publish.problems(outcomes, explicit=bool(args.variants))
     for p in problems:
@@ -323,8 +324,10 @@ def parser():
     s.set_defaults(func=cmd_test)
 
     s = sub.add_parser("push", help="tag built images for a registry and push them",
-                       description="Tag each variant's local image as REGISTRY/whiskey:<tag> for "
-                                   "every tag of the variant and push them (default: every "
+                       description="Tag each variant's local images as REGISTRY/whiskey:<tag> "
+                                   "and REGISTRY/whiskey-runtime:<tag> (<tag><SUFFIX> with "
+                                   "--tag-suffix) for every tag of the variant and push them "
+                                   "(default: every "
                                    "variant; one with no current local image is skipped, which is "
                                    "an error for a variant named here).  When "
                                    "$WHISKEY_REGISTRY_USER and $WHISKEY_REGISTRY_PASSWORD are "
@@ -336,6 +339,10 @@ def parser():
     s.add_argument("--repository",
                    help="local image repository to push from (default: $WHISKEY_REPOSITORY, "
                         "else whiskey)")
+    s.add_argument("--tag-suffix", default="", metavar="SUFFIX",
+                   help="append SUFFIX to every pushed tag, e.g. --tag-suffix=-arm64 pushes "
+                        "whiskey:python-3.11-arm64 (CI pushes each architecture so, then joins "
+                        "them into multi-arch tags); write it with `=` when it starts with '-'")
     s.set_defaults(func=cmd_push)
 
     s = sub.add_parser("ci-matrix", help="print the GitHub Actions build matrix as JSON",

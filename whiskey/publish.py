@@ -2,18 +2,27 @@
 
 A variant's local image ``<repository>:<first tag>`` is tagged
 ``<registry>/whiskey:<tag>`` for every tag of the variant, and each tag is
-pushed.  The push output is read to the end: the engine reports a failed
-push as an "error" chunk in a stream that otherwise ends normally.
+pushed; its runtime image likewise as ``<registry>/whiskey-runtime:<tag>``.
+With a tag suffix (``-amd64``), every pushed tag is ``<tag><suffix>``: CI
+pushes one architecture's images that way and then joins the per-architecture
+tags into one multi-arch tag each (.github/workflows/images.yml).  The push
+output is read to the end: the engine reports a failed push as an "error"
+chunk in a stream that otherwise ends normally.
 
 Only an image built from this checkout's inputs is pushed (its inputs-hash
 label must be current): a stale image would publish something the
 repository no longer describes.
 """
 
+from __future__ import annotations
+
 import re
 import time
+from typing import Any, List, Mapping, Optional, Sequence
 
 from . import baseimage, context, images, outcome, settings
+from .images import Log
+from .matrix import Variant
 from .outcome import Outcome
 
 PUBLISHED_NAME = "whiskey"
@@ -27,18 +36,21 @@ _HOST = re.compile(r"(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]
                    r"|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?\Z")
 # A path component of an image reference (distribution's reference grammar).
 _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
+# A tag (the same grammar): what a suffix may consist of, and how long a tag may be.
+_SUFFIX = re.compile(r"[A-Za-z0-9_.-]*\Z")
+MAX_TAG = 128
 
 
 class PushError(RuntimeError):
     pass
 
 
-def _first_line(exc):
+def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "explanation", None) or exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
-def parse_registry(registry):
+def parse_registry(registry: str) -> str:
     """Validate ``HOST[:PORT][/NAMESPACE]`` and return it unchanged.
 
     Raises PushError naming what is wrong (a scheme, a missing host, an
@@ -59,11 +71,29 @@ def parse_registry(registry):
     return registry
 
 
-def target(registry, tag, name=PUBLISHED_NAME):
-    return "%s/%s:%s" % (registry, name, tag)
+def parse_tag_suffix(suffix: str, variants: Sequence[Variant] = ()) -> str:
+    """Validate a tag suffix (e.g. ``-amd64``) and return it unchanged.
+
+    Raises PushError when it has a character a tag cannot have, or when a
+    tag of one of `variants` would grow past the 128 characters a tag may have.
+    """
+    if not _SUFFIX.match(suffix):
+        raise PushError("--tag-suffix %r: a tag suffix consists of letters, digits, '_', '.' "
+                        "and '-' (e.g. -amd64)" % suffix)
+    for v in variants:
+        for tag in v.tags:
+            if len(tag + suffix) > MAX_TAG:
+                raise PushError("--tag-suffix %r: %s%s would be longer than the %d characters "
+                                "a tag may have" % (suffix, tag, suffix, MAX_TAG))
+    return suffix
 
 
-def login(client, registry, environ=None, log=print):
+def target(registry: str, tag: str, name: str = PUBLISHED_NAME, suffix: str = "") -> str:
+    return "%s/%s:%s%s" % (registry, name, tag, suffix)
+
+
+def login(client: Any, registry: str, environ: Optional[Mapping[str, str]] = None,
+          log: Log = print) -> bool:
     """Log in to the registry's host if $WHISKEY_REGISTRY_USER/_PASSWORD are set.
 
     Returns whether it logged in.  Without them, the engine client's own
@@ -84,11 +114,11 @@ def login(client, registry, environ=None, log=print):
     return True
 
 
-def push_ref(client, ref):
+def push_ref(client: Any, ref: str) -> str:
     """Push one ``repo:tag`` reference; its manifest digest. Raises PushError."""
     import docker.errors
     repo, tag = ref.rsplit(":", 1)
-    digest = None
+    digest: Optional[str] = None
     try:
         for chunk in client.api.push(repo, tag=tag, stream=True, decode=True):
             if "error" in chunk or "errorDetail" in chunk:
@@ -106,9 +136,12 @@ def push_ref(client, ref):
     return digest
 
 
-def push_variant(client, variant, registry, repository=images.DEFAULT_REPOSITORY, log=print):
-    """Tag and push every tag of variant's builder, then of its runtime image; an
-    Outcome (never raises for this variant's problems).  Its digest is the builder's."""
+def push_variant(client: Any, variant: Variant, registry: str,
+                 repository: str = images.DEFAULT_REPOSITORY, log: Log = print,
+                 tag_suffix: str = "") -> Outcome:
+    """Tag and push every tag of variant's builder, then of its runtime image, each tag
+    with `tag_suffix` appended; an Outcome (never raises for this variant's problems).
+    Its digest is the builder's."""
     import docker.errors
     start = time.time()
     local = images.image_name(variant, repository)
@@ -126,10 +159,11 @@ def push_variant(client, variant, registry, repository=images.DEFAULT_REPOSITORY
         return Outcome(variant, "stale",
                        detail="%s or its runtime image was built from other inputs than this "
                               "checkout's; run ./build.py build %s" % (local, variant.name))
-    todo = [(image, [target(registry, t) for t in variant.tags]),
-            (runtime, [target(registry, t, PUBLISHED_NAME + "-runtime") for t in variant.tags])]
-    pushed = []
-    digests = []
+    todo = [(image, [target(registry, t, suffix=tag_suffix) for t in variant.tags]),
+            (runtime, [target(registry, t, PUBLISHED_NAME + "-runtime", tag_suffix)
+                       for t in variant.tags])]
+    pushed: List[str] = []
+    digests: List[str] = []
     try:
         for img, refs in todo:
             for ref in refs:
@@ -152,29 +186,32 @@ def push_variant(client, variant, registry, repository=images.DEFAULT_REPOSITORY
                    detail=shown)
 
 
-def push(variants, registry, repository=images.DEFAULT_REPOSITORY, docker_client=None,
-         log=print, environ=None):
+def push(variants: Sequence[Variant], registry: str, repository: str = images.DEFAULT_REPOSITORY,
+         docker_client: Any = None, log: Log = print,
+         environ: Optional[Mapping[str, str]] = None, tag_suffix: str = "") -> List[Outcome]:
     """Push every variant in turn; a list of Outcome in the order given.
 
-    A bad registry, a failed login or no Docker engine raise (PushError,
+    Every tag is pushed with `tag_suffix` appended (none by default).  A bad
+    registry or suffix, a failed login or no Docker engine raise (PushError,
     images.BuildError) before anything is pushed.
     """
     registry = parse_registry(registry)
+    tag_suffix = parse_tag_suffix(tag_suffix, variants)
     client = docker_client or images.client()
     login(client, registry, environ, log)
-    return [push_variant(client, v, registry, repository, log) for v in variants]
+    return [push_variant(client, v, registry, repository, log, tag_suffix) for v in variants]
 
 
 _SHOWN = {"pushed": "pushed", "not built": "not built, skipped", "stale": "stale, skipped",
           "failed": "FAILED"}
 
 
-def summary(outcomes):
+def summary(outcomes: Sequence[Outcome]) -> str:
     """The summary table, as text."""
     return outcome.summary(outcomes, _SHOWN)
 
 
-def problems(outcomes, explicit):
+def problems(outcomes: Sequence[Outcome], explicit: bool) -> List[str]:
     """One line per reason to exit non-zero; empty when the push went as asked.
 
     Failures always count; a variant not pushed counts when it was named

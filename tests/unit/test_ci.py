@@ -2,9 +2,10 @@
 
 The workflows are only ever run by GitHub, so what can go wrong in them
 (a renamed subcommand, a tox env that no longer exists, publishing from a
-pull request) is checked here, against the real parser and tox.ini.  The
-publish logic runs against a fake engine; tests/behaviour/test_publish.py
-does the real round trip through a registry on 127.0.0.1.
+pull request or a fork, an unpinned action, an expression expanded inside a
+script) is checked here, against the real parser and tox.ini.  The publish
+logic runs against a fake engine; tests/behaviour/test_publish.py does the
+real round trip through a registry on 127.0.0.1.
 """
 
 import configparser
@@ -13,24 +14,33 @@ import json
 import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
 
-from whiskey import ci, cli, context, images, matrix, publish, render
+from whiskey import ci, cli, context, images, matrix, publish, render, settings
 
 from .conftest import ROOT, build_py
 
 WORKFLOWS = os.path.join(ROOT, ".github", "workflows")
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-# What each expression used on a build.py command line stands for here.
+# What each expression that reaches a build.py command line (through `env:`)
+# stands for here.
 PLACEHOLDERS = {
     "matrix.variant": "python-2.7",
+    "matrix.arch": "arm64",
     "vars.REGISTRY": "example.invalid",
     "vars.REGISTRY_NAMESPACE": "ns",
 }
 BUILD_PY = re.compile(r"(?:\bpython3?\s+|\./)build\.py\b([^)|;&>\n]*)")
+SHELL_VARIABLE = re.compile(r"\$\{?(\w+)\}?")
+# The parts of the decision to publish: not a pull request, not a fork, the
+# default branch (or the schedule, which runs on it).
 PUBLISH_GUARD = ("github.event_name != 'pull_request'",
+                 "github.event.repository.fork == false",
                  "format('refs/heads/{0}', github.event.repository.default_branch)")
 
 
@@ -62,12 +72,26 @@ def run_lines(workflow):
             yield job_name, step, line
 
 
+def step_env(workflow, job_name, step):
+    """The environment a step's script sees from the workflow: workflow, job, step `env:`."""
+    env = dict(workflow.get("env") or {})
+    env.update(workflow["jobs"][job_name].get("env") or {})
+    env.update(step.get("env") or {})
+    return env
+
+
 def build_py_calls(workflow):
-    """(line, argv after build.py) for each build.py call in the workflow's run steps."""
+    """(line, argv after build.py) for each build.py call in the workflow's run steps.
+
+    Shell variables are replaced by their `env:` values, expressions by PLACEHOLDERS.
+    """
     calls = []
-    for _job, _step, line in run_lines(workflow):
+    for job, step, line in run_lines(workflow):
+        env = step_env(workflow, job, step)
         for m in BUILD_PY.finditer(line):
-            text = m.group(1)
+            unset = [v for v in SHELL_VARIABLE.findall(m.group(1)) if v not in env]
+            assert not unset, "%r uses %s, which no `env:` sets" % (line, unset)
+            text = SHELL_VARIABLE.sub(lambda v, env=env: str(env[v.group(1)]), m.group(1))
             unknown = [e for e in EXPRESSION.findall(text) if e not in PLACEHOLDERS]
             assert not unknown, "no placeholder for %s in %r: add one to PLACEHOLDERS" % (
                 unknown, line)
@@ -128,7 +152,7 @@ def test_the_workflows_call_the_commands_ci_needs():
     for name in ("lint.yml", "images.yml"):
         called[name] = [argv[0] for _line, argv in build_py_calls(load_workflow(name))]
     assert called["lint.yml"] == ["render"]
-    assert called["images.yml"] == ["ci-matrix", "build", "test", "push"]
+    assert called["images.yml"] == ["ci-matrix", "build", "test", "sbom", "sbom", "push"]
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=os.path.basename)
@@ -190,32 +214,53 @@ def test_images_workflow_builds_the_matrix_from_build_py():
     assert [argv for _l, argv in build_py_calls({"jobs": {job: {"steps": [step]}}})] == [["ci-matrix"]]
 
 
-def test_publishing_is_guarded_to_the_default_branch_and_never_pull_requests():
-    workflow = load_workflow("images.yml")
-    publish_steps = [s for _j, s in steps(workflow) if is_publish_step(s)]
-    assert any("build.py push" in s.get("run", "") for s in publish_steps)
-    assert any("login-action" in s.get("uses", "") for s in publish_steps)
-    for step in publish_steps:
-        guard = step.get("if", "")
-        for part in PUBLISH_GUARD:
-            assert part in guard, "step %r is not guarded by %r" % (step.get("name"), part)
-    # Only the publishing steps come after the guard; tests run on every event.
-    for _j, step in steps(workflow):
-        if not is_publish_step(step):
-            assert "if" not in step, step
+def publish_decision(jobs):
+    """(job, expression): the one job output that says whether this run publishes."""
+    (decision,) = [(name, job["outputs"]["publish"]) for name, job in jobs.items()
+                   if "publish" in job.get("outputs", {})]
+    return decision
+
+
+def test_publishing_is_decided_once_never_for_pull_requests_or_forks():
+    jobs = load_workflow("images.yml")["jobs"]
+    decider, expression = publish_decision(jobs)
+    for part in PUBLISH_GUARD:
+        assert part in expression, "the publish decision lacks %r" % part
+    gate = "needs.%s.outputs.publish == 'true'" % decider
+    # The build job builds and tests on every event; every step after the
+    # first publishing one is gated on the decision, and nothing before it is.
+    build = jobs["build"]
+    assert build["needs"] == decider or decider in build["needs"]
+    gated = [i for i, s in enumerate(build["steps"]) if "if" in s]
+    assert gated and gated == list(range(gated[0], len(build["steps"]))), "a gap in the gated steps"
+    for step in build["steps"][gated[0]:]:
+        assert step["if"].strip() == gate, step
+    assert all(not is_publish_step(s) for s in build["steps"][:gated[0]])
+    published = build["steps"][gated[0]:]
+    assert any("build.py push" in s.get("run", "") for s in published)
+    assert any("login-action" in s.get("uses", "") for s in published)
+    # Any other job that logs in or pushes is gated as a whole, and runs even
+    # when one variant's build failed (so that it does not hold up the others).
+    for name, job in jobs.items():
+        if name != "build" and any(is_publish_step(s) for s in job.get("steps", [])):
+            assert gate in job.get("if", ""), name
+            assert "!cancelled()" in job["if"], name
+            assert decider in job["needs"], name
 
 
 def test_the_registry_comes_from_settings_and_credentials_from_secrets():
     workflow = load_workflow("images.yml")
-    (login,) = [s for _j, s in steps(workflow) if "login-action" in s.get("uses", "")]
-    for key in ("username", "password"):
-        assert re.fullmatch(r"\$\{\{\s*secrets\.\w+\s*\}\}", login["with"][key]), key
-    # build.py pushes to the registry host the action logged in to.
-    logged_in = EXPRESSION.sub(lambda e: PLACEHOLDERS[e.group(1)], login["with"]["registry"])
+    logins = [s for _j, s in steps(workflow) if "login-action" in s.get("uses", "")]
+    assert logins
     (push,) = [argv for _l, argv in build_py_calls(workflow) if argv[0] == "push"]
     registry = cli.parser().parse_args(push).registry
-    assert registry.split("/")[0] == logged_in
     assert publish.parse_registry(registry) == registry
+    for login in logins:
+        for key in ("username", "password"):
+            assert re.fullmatch(r"\$\{\{\s*secrets\.\w+\s*\}\}", login["with"][key]), key
+        # build.py pushes to the registry host the action logged in to.
+        logged_in = EXPRESSION.sub(lambda e: PLACEHOLDERS[e.group(1)], login["with"]["registry"])
+        assert registry.split("/")[0] == logged_in
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=os.path.basename)
@@ -233,6 +278,145 @@ def test_no_secret_is_echoed_or_reaches_a_shell(path):
     assert "secrets." not in json.dumps(workflow.get("env", {}))
     for _job, _step, line in run_lines(workflow):
         assert not re.search(r"\becho\b.*(secret|PASSWORD|TOKEN)", line, re.I), line
+
+
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(.*?)\s*$")
+PINNED = re.compile(r"([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)")
+
+
+def pins(path):
+    """(action, sha, release) for every `uses:` line of a workflow, as written."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            m = USES_LINE.match(line)
+            if m:
+                pinned = PINNED.fullmatch(m.group(1))
+                assert pinned, "%s: %r is not `OWNER/ACTION@<40-hex SHA> # vX.Y.Z`" % (
+                    os.path.basename(path), m.group(1))
+                out.append(pinned.groups())
+    return out
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=os.path.basename)
+def test_every_action_is_pinned_by_commit_sha_with_its_release(path):
+    found = pins(path)
+    used = [s["uses"] for _j, s in steps(yaml.safe_load(open(path))) if "uses" in s]
+    assert ["%s@%s" % (action, sha) for action, sha, _v in found] == used
+
+
+def test_an_action_is_pinned_to_the_same_release_everywhere():
+    seen = {}
+    for path in workflow_files():
+        for action, sha, release in pins(path):
+            seen.setdefault(action, set()).add((sha, release))
+    assert seen and all(len(v) == 1 for v in seen.values()), seen
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=os.path.basename)
+def test_checkouts_do_not_persist_the_token(path):
+    checkouts = [s for _j, s in steps(yaml.safe_load(open(path)))
+                 if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts
+    for step in checkouts:
+        assert (step.get("with") or {}).get("persist-credentials") is False, step
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=os.path.basename)
+def test_no_expression_is_expanded_inside_a_script(path):
+    # Expressions reach scripts through `env:`, as shell variables: expanded
+    # into the script's text, a value (a branch name, a matrix entry) is code.
+    for _job, step in steps(yaml.safe_load(open(path))):
+        assert "${{" not in step.get("run", ""), step
+
+
+def test_dependabot_keeps_the_pinned_actions_and_the_requirements_current():
+    with open(os.path.join(ROOT, ".github", "dependabot.yml")) as f:
+        config = yaml.safe_load(f)
+    assert config["version"] == 2
+    updates = {u["package-ecosystem"]: u for u in config["updates"]}
+    for ecosystem in ("github-actions", "pip"):
+        assert updates[ecosystem]["directory"] == "/"
+        assert updates[ecosystem]["schedule"]["interval"] == "weekly"
+    # The pip updates look at requirements*.txt in that directory.
+    assert glob.glob(os.path.join(ROOT, "requirements*.txt"))
+
+
+def test_pip_and_the_verified_sources_are_cached(monkeypatch):
+    for path in workflow_files():
+        for _job, step in steps(yaml.safe_load(open(path))):
+            if step.get("uses", "").startswith("actions/setup-python@"):
+                assert step["with"]["cache"] == "pip", path
+    build = load_workflow("images.yml")["jobs"]["build"]
+    (cache,) = [s for s in build["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    monkeypatch.delenv("WHISKEY_SOURCE_CACHE", raising=False)
+    assert os.path.expanduser(cache["with"]["path"]) == settings.source_cache()
+    assert "hashFiles('matrix.yaml')" in cache["with"]["key"]
+    # Restored before anything is fetched.
+    first_build = min(i for i, s in enumerate(build["steps"]) if "build.py" in s.get("run", ""))
+    assert build["steps"].index(cache) < first_build
+
+
+def test_both_architectures_build_on_native_runners():
+    jobs = load_workflow("images.yml")["jobs"]
+    assert jobs["build"]["runs-on"].replace(" ", "") == "${{matrix.runner}}"
+    (step,) = [s for s in jobs["matrix"]["steps"] if s.get("id") == "matrix"]
+    assert '"ubuntu-24.04-arm"' in step["run"] and '"ubuntu-24.04"' in step["run"]
+    used = [s.get("uses", "") for _j, s in steps({"jobs": jobs})]
+    assert not [u for u in used if "qemu" in u], "emulation instead of native arm64 runners"
+
+
+@pytest.mark.skipif(not (shutil.which("bash") and shutil.which("jq")),
+                    reason="runs the step as GitHub's runners do, with bash and jq")
+def test_the_job_list_step_gives_every_variant_on_both_architectures(env, tmp_path):
+    (step,) = [s for s in load_workflow("images.yml")["jobs"]["matrix"]["steps"]
+               if s.get("id") == "matrix"]
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "python").write_text('#!/bin/sh\nexec "%s" "$@"\n' % sys.executable)
+    (bindir / "python").chmod(0o755)
+    output = tmp_path / "github-output"
+    run_env = dict(env, PATH=str(bindir) + os.pathsep + env.get("PATH", ""),
+                   GITHUB_OUTPUT=str(output))
+    p = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=ROOT, env=run_env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    variants = json.loads(outputs["variants"])["include"]
+    assert variants == json.loads(ci.matrix_json())["include"]
+    assert json.loads(outputs["matrix"])["include"] == [
+        dict(v, arch=arch, runner=runner) for v in variants
+        for arch, runner in (("amd64", "ubuntu-24.04"), ("arm64", "ubuntu-24.04-arm"))]
+
+
+def test_each_architecture_pushes_suffixed_tags_that_the_manifest_job_joins():
+    workflow = load_workflow("images.yml")
+    jobs = workflow["jobs"]
+    (push,) = [argv for _l, argv in build_py_calls(workflow) if argv[0] == "push"]
+    assert cli.parser().parse_args(push).tag_suffix == "-" + PLACEHOLDERS["matrix.arch"]
+    (manifest,) = [name for name, job in jobs.items()
+                   if any("imagetools create" in s.get("run", "") for s in job.get("steps", []))]
+    job = jobs[manifest]
+    assert "build" in job["needs"]
+    assert job["strategy"]["fail-fast"] is False
+    (create,) = [s for s in job["steps"] if "imagetools create" in s.get("run", "")]
+    for name in (publish.PUBLISHED_NAME, publish.PUBLISHED_NAME + "-runtime"):
+        assert re.search(r"\b%s\b" % re.escape(name), create["run"]), name
+    assert "-amd64" in create["run"] and "-arm64" in create["run"]
+
+
+def test_every_pushed_image_gets_an_spdx_sbom_attached():
+    build = load_workflow("images.yml")["jobs"]["build"]
+    syft = [s for s in build["steps"] if s.get("uses", "").startswith("anchore/sbom-action@")]
+    images_scanned = sorted(EXPRESSION.sub(r"\1", s["with"]["image"]) for s in syft)
+    assert images_scanned == ["steps.refs.outputs.builder", "steps.refs.outputs.runtime"]
+    assert all(s["with"]["format"] == "spdx-json" and s["with"]["artifact-name"] for s in syft)
+    (attach,) = [s for s in build["steps"] if "oras attach" in s.get("run", "")]
+    assert attach["run"].count("application/spdx+json") >= 2
+    # After the push, in the same job (the SBOMs describe what was pushed).
+    order = [i for i, s in enumerate(build["steps"])
+             if "build.py push" in s.get("run", "") or s in syft or s is attach]
+    assert "build.py push" in build["steps"][order[0]]["run"]
 
 
 # -- the CI build matrix ---------------------------------------------------------------------------
@@ -403,6 +587,61 @@ def test_push_tags_and_pushes_every_tag(v311):
     assert engine.logins == []
     assert publish.problems([o], explicit=True) == []
     assert "example.invalid/ns/whiskey:python-3.11, :python-3.11.2" in publish.summary([o])
+
+
+def test_a_tag_suffix_is_appended_to_every_pushed_tag(v311):
+    image, runtime = current_image(v311), current_image(v311)
+    engine = FakeEngine(local(v311, image, runtime))
+    (o,) = publish.push([v311], "example.invalid/ns", docker_client=engine,
+                        log=lambda t: None, environ={}, tag_suffix="-arm64")
+    expected = ["example.invalid/ns/whiskey:python-3.11-arm64",
+                "example.invalid/ns/whiskey:python-3.11.2-arm64"]
+    expected_runtime = ["example.invalid/ns/whiskey-runtime:python-3.11-arm64",
+                        "example.invalid/ns/whiskey-runtime:python-3.11.2-arm64"]
+    assert o.result == "pushed" and o.refs == expected + expected_runtime
+    assert image.tags == expected and runtime.tags == expected_runtime
+    assert engine.pushed == expected + expected_runtime
+    assert "example.invalid/ns/whiskey:python-3.11-arm64, :python-3.11.2-arm64" in publish.summary([o])
+
+
+@pytest.mark.parametrize("suffix, message", [
+    ("/arm64", "a tag suffix consists of letters, digits"),
+    (":arm64", "a tag suffix consists of letters, digits"),
+    ("-arm 64", "a tag suffix consists of letters, digits"),
+    ("-" + "x" * 120, "would be longer than the 128 characters a tag may have"),
+])
+def test_a_bad_tag_suffix_is_rejected_before_anything_is_pushed(v311, suffix, message):
+    engine = FakeEngine(local(v311))
+    with pytest.raises(publish.PushError) as exc:
+        publish.push([v311], "example.invalid/ns", docker_client=engine, log=lambda t: None,
+                     environ={publish.ENV_USER: "ci", publish.ENV_PASSWORD: "s3cret"},
+                     tag_suffix=suffix)
+    assert str(exc.value).startswith("--tag-suffix %r: " % suffix)
+    assert message in str(exc.value)
+    assert engine.pushed == [] and engine.logins == []
+
+
+def test_the_longest_tag_suffix_allowed():
+    (v,) = matrix.select(matrix.load(), ["python-3.11"])
+    longest = max(len(t) for t in v.tags)
+    suffix = "-" * (publish.MAX_TAG - longest)
+    assert publish.parse_tag_suffix(suffix, [v]) == suffix
+    with pytest.raises(publish.PushError):
+        publish.parse_tag_suffix(suffix + "x", [v])
+
+
+def test_push_cli_takes_a_tag_suffix():
+    args = cli.parser().parse_args(["push", "python-3.11", "--registry", "example.invalid/ns",
+                                    "--tag-suffix=-arm64"])
+    assert args.tag_suffix == "-arm64"
+    assert cli.parser().parse_args(["push", "--registry", "example.invalid/ns"]).tag_suffix == ""
+
+
+def test_push_cli_bad_tag_suffix_is_one_line(env):
+    p = build_py(env, "push", "python-3.11", "--registry", "example.invalid/ns", "--tag-suffix=/x")
+    assert p.returncode == 1
+    assert p.stderr.startswith("error: --tag-suffix '/x': ")
+    assert p.stderr.count("\n") == 1
 
 
 def test_an_error_chunk_is_a_failure_with_its_message(v311):
