@@ -14,15 +14,18 @@ examples:
   ./build.py sources                   each variant's source files: cached and verified, or from where
   ./build.py sources --from DIR        fill the source cache from a directory (or a mirror URL)
   ./build.py sbom python-3.5 -o sbom.json   CycloneDX SBOM of a built image
-  ./build.py update --dry-run          newer pip/setuptools/wheel/mod_wsgi each variant can run
+  ./build.py update --dry-run          newer pins each variant can run (pip, setuptools, wheel,
+                                       mod_wsgi; Debian's Python for distribution variants)
   ./build.py render                    regenerate versions/ from templates/ and matrix.yaml
   ./build.py render --check            fail, naming each stale file, if versions/ is out of date
-  ./build.py build python-2.7          build and tag whiskey:python-2.7 and whiskey:python-2.7.18
+  ./build.py build python-2.7          build and tag whiskey:python-2.7(.18) and whiskey-runtime:...
   ./build.py build                     build every variant whose sources can be obtained
   ./build.py build --jobs 2            build what changed, two variants at a time
+  ./build.py build --dry-run           say what a build would do, and why; do nothing
+  ./build.py build --print python-3.5  the Dockerfile python-3.5 is built from
   ./build.py test                      unit tests, lint, behaviour tests (tox)
   ./build.py push python-3.11 --registry registry.example:5000/team
-                                       push every tag of a built variant
+                                       push every tag of a built variant's two images
   ./build.py ci-matrix                 the CI job list (JSON for strategy.matrix)
 """
 
@@ -110,17 +113,22 @@ def cmd_update(args):
         raise sources.SourceError("cannot read the package index (%s)"
                                   % getattr(exc, "reason", exc)) from None
     changes = update.plan(variants, listing)
+    mirror = settings.debian_mirror()
+    interpreters = update.interpreter_plan(
+        variants, [mirror] if mirror else sources.debian_mirrors(),
+        update.http_fetch(_ca_bundle(args)))
     rows = [("VARIANT", "PIN", "FROM", "TO")]
     rows += [(c.variant, c.pin, c.old.file, c.new_file) for c in changes]
-    print(text.table(rows) if changes else "every pin is the newest its variant allows")
-    if not changes or args.dry_run:
+    rows += [(c.variant, "python", c.old, "%s (%s)" % (c.new, c.package)) for c in interpreters]
+    print(text.table(rows) if len(rows) > 1 else "every pin is the newest its variant allows")
+    if len(rows) == 1 or args.dry_run:
         return 0
     with open(args.matrix) as f:
-        new_text = update.rewrite(f.read(), changes)
+        new_text = update.rewrite_python(update.rewrite(f.read(), changes), interpreters)
     matrix.parse_text(new_text, args.matrix)  # the result must still be a valid matrix
     with open(args.matrix, "w") as f:
         f.write(new_text)
-    print("%s: %d pins updated" % (args.matrix, len(changes)), file=sys.stderr)
+    print("%s: %d pins updated" % (args.matrix, len(rows) - 1), file=sys.stderr)
     if os.path.abspath(args.matrix) == os.path.abspath(matrix.DEFAULT_PATH):
         render.write(matrix.load(args.matrix))
         print("versions/ rendered again: review and commit matrix.yaml and versions/",
@@ -171,12 +179,16 @@ def cmd_base(args):
 
 
 def cmd_build(args):
-    from . import orchestrate
+    from . import orchestrate, render
     variants = matrix.select(matrix.load(args.matrix), args.variants)
+    if args.print:
+        for v in variants:
+            sys.stdout.write(render.render_variant(v)["Dockerfile"])
+        return 0
     outcomes = orchestrate.build_many(
         variants, explicit=bool(args.variants), repository=args.repository,
         ca_bundle=_ca_bundle(args), jobs=args.jobs, force=args.force, verbose=args.verbose,
-        pull=args.pull)
+        pull=args.pull, dry_run=args.dry_run)
     if args.json:
         print(json.dumps([o.as_dict() for o in outcomes], indent=1))
     else:
@@ -260,8 +272,11 @@ def parser():
                                    "variants (default: all), find the newest final release of the "
                                    "same kind of file on the package index pip uses whose "
                                    "Requires-Python admits the variant's Python and that meets the "
-                                   "pin's `constraint`; rewrite matrix.yaml with the new file and "
-                                   "sha256 and render versions/ again.")
+                                   "pin's `constraint`; and for each variant on Debian's Python, "
+                                   "a newer upstream release of python3.X in its base's suite "
+                                   "(read from the host's Debian mirrors or "
+                                   "$WHISKEY_DEBIAN_MIRROR).  Rewrite matrix.yaml with the new "
+                                   "files, sha256s and versions and render versions/ again.")
     _variants_argument(s)
     s.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     _ca_bundle_option(s, "HTTPS")
@@ -311,6 +326,12 @@ def parser():
                         "base that changed (e.g. security updates) are rebuilt")
     s.add_argument("-v", "--verbose", action="store_true",
                    help="show every line of build output, not one line per step")
+    what = s.add_mutually_exclusive_group()
+    what.add_argument("-n", "--dry-run", action="store_true",
+                      help="say what would be built, retagged or skipped and why; fetch, pull, "
+                           "tag and build nothing")
+    what.add_argument("--print", action="store_true",
+                      help="print the Dockerfile each variant would be built from; no engine needed")
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("test", help="run the test suites through tox",

@@ -64,6 +64,12 @@ INDEX = {
 }
 
 
+def packages(*stanzas):
+    import lzma
+    return lzma.compress("\n\n".join("Package: %s\nVersion: %s\nArchitecture: amd64" % s
+                                     for s in stanzas).encode() + b"\n")
+
+
 @pytest.fixture
 def index(server, env):
     for project, files in INDEX.items():
@@ -74,6 +80,11 @@ def index(server, env):
         server.serve("/simple/%s/" % project, ("<html><body>%s</body></html>" % links).encode(),
                      "text/html")
     env["PIP_INDEX_URL"] = server.url + "/simple/"
+    # Debian's bookworm, for the distribution variant's interpreter: no newer release.
+    server.serve("/debian/dists/bookworm/main/binary-amd64/Packages.xz",
+                 packages(("python3.11", "3.11.2-6+deb12u6")))
+    server.serve("/debian/dists/bookworm-updates/main/binary-amd64/Packages.xz", packages())
+    env["WHISKEY_DEBIAN_MIRROR"] = server.url + "/debian"
     return server
 
 
@@ -146,24 +157,22 @@ variants:
     python: 3.13.5   # trixie's
     base: debian:trixie-slim
     interpreter: distribution
-    pins: &pins
-      pip: {{file: pip-25.0-py3-none-any.whl, sha256: {pip}}}
-      setuptools: {{file: setuptools-80.0.0-py3-none-any.whl, sha256: {st}}}
-      wheel: {{file: wheel-0.45.0-py3-none-any.whl, sha256: {wh}}}
-      mod_wsgi: {{file: mod_wsgi-6.0.0.tar.gz, sha256: {mw}}}
+    pins:
+      pip: {{file: pip-26.3-py3-none-any.whl, sha256: {pip}}}
+      setuptools: {{file: setuptools-81.0.0-py3-none-any.whl, sha256: {st}}}
+      wheel: {{file: wheel-0.45.1-py3-none-any.whl, sha256: {wh}}}
+      mod_wsgi: {{file: mod_wsgi-6.1.1.tar.gz, sha256: {mw}}}
 
   python-3.15:
     python: 3.15.2
     base: debian:sid-slim
     interpreter: distribution
-    pins: *pins
+    pins:
+      pip: {{file: pip-26.3-py3-none-any.whl, sha256: {pip}}}
+      setuptools: {{file: setuptools-81.0.0-py3-none-any.whl, sha256: {st}}}
+      wheel: {{file: wheel-0.45.1-py3-none-any.whl, sha256: {wh}}}
+      mod_wsgi: {{file: mod_wsgi-6.1.1.tar.gz, sha256: {mw}}}
 """.format(pip=sha("pip"), st=sha("st"), wh=sha("wh"), mw=sha("mw"))
-
-
-def packages(*stanzas):
-    import lzma
-    return lzma.compress("\n\n".join("Package: %s\nVersion: %s\nArchitecture: amd64" % s
-                                     for s in stanzas).encode() + b"\n")
 
 
 @pytest.fixture
@@ -200,3 +209,16 @@ def test_a_suite_no_mirror_has_is_one_error_naming_it(server, tmp_path):
         update.interpreter_plan(matrix.load(str(path)), [server.url + "/debian"],
                                 update.http_fetch())
     assert str(exc.value) == "no Packages index for trixie on any Debian mirror (%s/debian)" % server.url
+
+
+def test_update_moves_a_distribution_variants_python_and_renders(index, env, tmp_path, mirror):
+    path = tmp_path / "matrix.yaml"
+    path.write_text(DIST_MATRIX)
+    env["WHISKEY_DEBIAN_MIRROR"] = mirror
+    p = build_py(env, "--matrix", str(path), "update", "python-3.15", "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert "3.15.3 (python3.15 3.15.3-1 in sid)" in p.stdout
+    assert path.read_text() == DIST_MATRIX
+    p = build_py(env, "--matrix", str(path), "update", "python-3.15")
+    assert p.returncode == 0, p.stderr
+    assert [v.python for v in matrix.load(str(path))] == ["3.13.5", "3.15.3"]
