@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """whiskey: render, build and test S2I builder images (see ./build.py --help).
 
-Where docker, jinja2, pyyaml and tox are not importable, this runs itself
-inside .venv/, creating it with requirements.txt first.  .venv/ records the
-sha256 of the requirements.txt it was made from: when that file changes, or a
-previous creation failed half-way, .venv/ is made again.
+Where docker, jinja2 and pyyaml are not importable, this runs itself inside
+.venv/, creating it with requirements.txt first (exact versions, each checked
+against its sha256: the file is compiled from requirements.in).  .venv/
+records the sha256 of the requirements.txt it was made from: when that file
+changes, or a previous creation failed half-way, .venv/ is made again.  The
+test suites' tools (tox and what it runs) are not needed to build: `build.py
+test` adds them, from requirements-test.txt, when they are missing.
 """
 import hashlib
 import os
@@ -37,7 +40,8 @@ def _create():
     shutil.rmtree(VENV, ignore_errors=True)
     try:
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([PYTHON, "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS])
+        subprocess.check_call([PYTHON, "-m", "pip", "install", "--quiet", "--require-hashes",
+                               "-r", REQUIREMENTS])
     except (OSError, subprocess.CalledProcessError) as exc:
         shutil.rmtree(VENV, ignore_errors=True)  # never leave a half-made .venv/ behind
         sys.exit("build.py: could not create .venv/ (%s); pip's message is above. Check the "
@@ -58,7 +62,6 @@ def _bootstrap():
 try:
     import docker  # noqa: F401
     import jinja2  # noqa: F401
-    import tox  # noqa: F401
     import yaml  # noqa: F401
 except ImportError:
     _bootstrap()

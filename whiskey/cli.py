@@ -196,8 +196,28 @@ def cmd_build(args):
     return 1 if any(o.result == "failed" for o in outcomes) else 0
 
 
+def _test_tools() -> None:
+    """tox, which runs the suites: installed from requirements-test.txt (hash-checked)
+    into build.py's own .venv/ when missing; elsewhere, say how to get it."""
+    try:
+        import tox  # noqa: F401
+        return
+    except ImportError:
+        pass
+    locked = os.path.join(matrix.ROOT, "requirements-test.txt")
+    if os.path.abspath(sys.prefix) != os.path.join(matrix.ROOT, ".venv"):
+        raise SystemExit("error: tox is not installed; install the test tools with "
+                         "`pip install --require-hashes -r %s`" % locked)
+    print("build.py: adding the test tools to .venv/ (requirements-test.txt)", file=sys.stderr)
+    if subprocess.call([sys.executable, "-m", "pip", "install", "--quiet", "--require-hashes",
+                        "-r", locked]) != 0:
+        raise SystemExit("error: could not install requirements-test.txt into .venv/ "
+                         "(pip's message is above)")
+
+
 def cmd_test(args):
     matrix.select(matrix.load(args.matrix), args.variants)  # a typo fails now, not after lint
+    _test_tools()
     env = dict(os.environ)
     if args.variants:
         env["WHISKEY_VARIANTS"] = ",".join(args.variants)

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import sys
 
 import pytest
 import yaml
@@ -280,3 +281,13 @@ def test_bad_input_to_every_command_is_one_line_and_a_non_zero_code(env, argv, c
     assert "Traceback" not in p.stderr
     lines = [line for line in p.stderr.splitlines() if not line.startswith(("usage:", "  "))]
     assert len(lines) == 1 and lines[0].startswith(message), p.stderr
+
+
+def test_test_tools_outside_build_pys_venv_are_named_not_installed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tox", None)  # `import tox` fails
+    monkeypatch.setattr(sys, "prefix", "/usr")
+    with pytest.raises(SystemExit) as exc:
+        cli._test_tools()
+    assert str(exc.value) == ("error: tox is not installed; install the test tools with "
+                              "`pip install --require-hashes -r %s/requirements-test.txt`"
+                              % matrix.ROOT)
