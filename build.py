@@ -59,10 +59,23 @@ def _bootstrap():
     os.execv(PYTHON, [PYTHON] + sys.argv)
 
 
+def _command(argv):
+    """The subcommand named in argv (skipping --matrix and its value), or None."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--matrix":
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 try:
     import docker  # noqa: F401
     import jinja2  # noqa: F401
     import yaml  # noqa: F401
+    if os.path.abspath(sys.prefix) != os.path.abspath(VENV) and _command(sys.argv[1:]) == "test":
+        import tox  # noqa: F401  (else the suites run from .venv/, where `test` adds them)
 except ImportError:
     _bootstrap()
 

@@ -291,3 +291,13 @@ def test_test_tools_outside_build_pys_venv_are_named_not_installed(monkeypatch):
     assert str(exc.value) == ("error: tox is not installed; install the test tools with "
                               "`pip install --require-hashes -r %s/requirements-test.txt`"
                               % matrix.ROOT)
+
+
+def test_build_py_finds_the_command_past_global_options():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("build_py_script", os.path.join(ROOT, "build.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # in .venv/: nothing to bootstrap
+    assert script._command(["--matrix", "m.yaml", "test", "-e", "unit"]) == "test"
+    assert script._command(["test", "--", "-k", "x"]) == "test"
+    assert script._command(["--help"]) is None
