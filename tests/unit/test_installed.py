@@ -131,3 +131,23 @@ def test_main_says_why_in_one_line_and_exits_1(tmp_path, app_root, capsys):
     err = capsys.readouterr().err
     assert err == ("whiskey: the installed distributions of the previous build are not reused: "
                    "bin/demo was not saved\n")
+
+
+def test_a_record_written_on_python_2_is_checked_too(tmp_path, app_root):
+    """Wheels built on Python 2 write SHA256= (and CRLF line ends) where pip writes sha256=."""
+    saved, manifest = saved_build(tmp_path, app_root)
+    record = saved / "lib/python3.11/site-packages/demo-1.0.dist-info/RECORD"
+    record.write_bytes(record.read_bytes().replace(b"sha256=", b"SHA256=").replace(b"\n", b"\r\n"))
+    (saved / "lib/python3.11/site-packages/demo/__init__.py").write_bytes(b"x = 2\n")
+    with pytest.raises(ValueError) as exc:
+        installed.adopt(str(saved), str(app_root), str(manifest), STAMP)
+    assert "demo/__init__.py does not match its RECORD" in str(exc.value)
+
+
+def test_an_unknown_hash_algorithm_is_not_trusted(tmp_path, app_root):
+    saved, manifest = saved_build(tmp_path, app_root)
+    record = saved / "lib/python3.11/site-packages/demo-1.0.dist-info/RECORD"
+    record.write_text(record.read_text().replace("sha256=", "md5=", 1))
+    with pytest.raises(ValueError) as exc:
+        installed.adopt(str(saved), str(app_root), str(manifest), STAMP)
+    assert "which is not checked here" in str(exc.value)

@@ -42,16 +42,20 @@ def distributions(site):
 
 
 def _record(site, dist):
-    """[(path relative to site, sha256 digest or None)] from a dist-info's RECORD."""
+    """[(path relative to site, (algorithm, digest) or None)] from a dist-info's RECORD.
+
+    The algorithm's name is matched in any case: wheels built on Python 2 write
+    SHA256= where pip writes sha256=."""
     path = os.path.join(site, dist, "RECORD")
     out = []
     with open(path) as f:
         for line in f:
-            parts = line.rstrip("\n").rsplit(",", 2)
+            parts = line.rstrip("\r\n").rsplit(",", 2)
             if len(parts) != 3 or not parts[0]:
                 continue
-            name, digest = parts[0].strip('"'), parts[1]
-            out.append((name, digest[len("sha256="):] if digest.startswith("sha256=") else None))
+            name, hashed = parts[0].strip('"'), parts[1]
+            algorithm, _, digest = hashed.partition("=")
+            out.append((name, (algorithm.lower(), digest) if digest else None))
     return out
 
 
@@ -80,8 +84,10 @@ def record(app_root, before, stamp):
     return lines
 
 
-def _digest(path):
-    h = hashlib.sha256()
+def _digest(path, algorithm):
+    if algorithm not in ("sha256", "sha384", "sha512"):
+        raise ValueError("%s is hashed with %s, which is not checked here" % (path, algorithm))
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
@@ -105,11 +111,11 @@ def adopt(saved, app_root, manifest, stamp):
                        if rel.startswith(site_rel + os.sep)
                        and rel.endswith(".dist-info" + os.sep + "RECORD")))
     for dist in dists:
-        for name, digest in _record(saved_site, dist):
-            if digest is None:
+        for name, hashed in _record(saved_site, dist):
+            if hashed is None:
                 continue
             rel = _relative(app_root, site, name)
-            if _digest(os.path.join(saved, rel)) != digest:
+            if _digest(os.path.join(saved, rel), hashed[0]) != hashed[1]:
                 raise ValueError("%s does not match its RECORD" % rel)
     _place(saved, app_root, paths)
     return len(dists)
