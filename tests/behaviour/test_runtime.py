@@ -270,8 +270,8 @@ def test_a_tampered_installed_file_is_not_reused(apps, builder, run, docker_clie
     image, _ = apps.build(builder, "compiled", suffix="-tampered")
     tag = apps.tag(builder, "compiled", "-tampered")
     box = docker_client.containers.create(
-        image.id, ["sh", "-c", "echo '# changed' >> /opt/app-root/lib/python*/site-packages/"
-                               "crcmod/__init__.py"])
+        image.id, ["sh", "-c", "for f in /opt/app-root/lib/python*/site-packages/crcmod/"
+                               "__init__.py; do echo '# changed' >> \"$f\"; done"])
     try:
         box.start()
         assert box.wait(timeout=60)["StatusCode"] == 0

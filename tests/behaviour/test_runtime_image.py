@@ -116,6 +116,8 @@ def test_builder_still_compiles_a_pinned_mod_wsgi_from_its_sdist(apps, builder, 
     src.mkdir()
     (src / "requirements.txt").write_text(
         "--no-binary mod_wsgi\nmod_wsgi==%s\n" % variant.pin_version("mod_wsgi"))
+    (src / ".whiskey").mkdir()
+    (src / ".whiskey" / "server_args").write_text("--application-type script --entry-point wsgi.py\n")
     (src / "wsgi.py").write_text(
         "def application(environ, start_response):\n"
         "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
