@@ -279,17 +279,22 @@ def as_dockerfile(builder, src, env=None):
     return "\n".join(lines) + "\n"
 
 
-def dockerfile_context(builder, src, env=None):
-    """A tar (file object) of the --as-dockerfile context: Dockerfile + upload/src."""
+def _context(dockerfile, src):
+    """A tar (file object) of a Dockerfile's text and src as upload/src."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        data = as_dockerfile(builder, src, env).encode()
+        data = dockerfile.encode()
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
         _add_tree(tar, src, "upload/src", uid=0, gid=0)
     buf.seek(0)
     return buf
+
+
+def dockerfile_context(builder, src, env=None):
+    """A tar (file object) of the --as-dockerfile context: Dockerfile + upload/src."""
+    return _context(as_dockerfile(builder, src, env), src)
 
 
 def runtime_from_app_image(client, app_image, runtime_image, tag, environment=None):
@@ -318,12 +323,4 @@ def runtime_dockerfile(builder, runtime_image, src, input_paths, env=None):
 
 def runtime_dockerfile_context(builder, runtime_image, src, input_paths, env=None):
     """A tar (file object): runtime_dockerfile + upload/src."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        data = runtime_dockerfile(builder, runtime_image, src, input_paths, env).encode()
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-        _add_tree(tar, src, "upload/src", uid=0, gid=0)
-    buf.seek(0)
-    return buf
+    return _context(runtime_dockerfile(builder, runtime_image, src, input_paths, env), src)

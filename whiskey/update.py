@@ -89,17 +89,22 @@ def plan(variants: Sequence[Variant], listing: Dict[str, List[sources.IndexFile]
     return out
 
 
+def _entry(lines: Sequence[str], variant: str) -> range:
+    """The line numbers of a variant's entry in matrix.yaml, after its name."""
+    start = next((i for i, line in enumerate(lines)
+                  if re.match(r"  %s:\s*(#.*)?$" % re.escape(variant), line)), None)
+    if start is None:
+        raise MatrixError("matrix.yaml: variant %r not found to update" % variant)
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"  \S", lines[i])),
+               len(lines))
+    return range(start + 1, end)
+
+
 def rewrite(text: str, changes: Sequence[Change]) -> str:
     """matrix.yaml's text with each change made on its pin's line only."""
     lines = text.splitlines(keepends=True)
     for c in changes:
-        start = next((i for i, line in enumerate(lines)
-                      if re.match(r"  %s:\s*(#.*)?$" % re.escape(c.variant), line)), None)
-        if start is None:
-            raise MatrixError("matrix.yaml: variant %r not found to update" % c.variant)
-        end = next((i for i in range(start + 1, len(lines))
-                    if re.match(r"  \S", lines[i])), len(lines))
-        for i in range(start + 1, end):
+        for i in _entry(lines, c.variant):
             if re.match(r"\s+%s:\s*\{" % re.escape(c.pin), lines[i]) and c.old.file in lines[i]:
                 lines[i] = (lines[i].replace(c.old.file, c.new_file, 1)
                             .replace(c.old.sha256, c.new_sha256, 1))
@@ -197,13 +202,7 @@ def rewrite_python(text: str, changes: Sequence[InterpreterChange]) -> str:
     """matrix.yaml's text with each variant's `python:` line moved."""
     lines = text.splitlines(keepends=True)
     for c in changes:
-        start = next((i for i, line in enumerate(lines)
-                      if re.match(r"  %s:\s*(#.*)?$" % re.escape(c.variant), line)), None)
-        if start is None:
-            raise MatrixError("matrix.yaml: variant %r not found to update" % c.variant)
-        for i in range(start + 1, len(lines)):
-            if re.match(r"  \S", lines[i]):
-                break
+        for i in _entry(lines, c.variant):
             if re.match(r"\s+python:\s*%s\s*(#.*)?$" % re.escape(c.old), lines[i]):
                 lines[i] = lines[i].replace(c.old, c.new, 1)
                 break

@@ -264,20 +264,25 @@ def test_incremental_rebuild_reuses_wheels_without_network(apps, builder, run, c
     assert run(image.id).get("/").json() == CRC
 
 
-def test_a_tampered_installed_file_is_not_reused(apps, builder, run, docker_client):
-    """A file of the previous build's installed distributions that no longer matches
-    its RECORD: named, and the saved wheels are installed with pip instead."""
-    image, _ = apps.build(builder, "compiled", suffix="-tampered")
-    tag = apps.tag(builder, "compiled", "-tampered")
-    box = docker_client.containers.create(
-        image.id, ["sh", "-c", "for f in /opt/app-root/lib/python*/site-packages/crcmod/"
-                               "__init__.py; do echo '# changed' >> \"$f\"; done"])
+def built_then_changed(apps, builder, docker_client, suffix, script):
+    """Build tests/apps/compiled as <tag><suffix>, then commit the same tag after script
+    changed something in it: the previous image of the next incremental build."""
+    image, _ = apps.build(builder, "compiled", suffix=suffix)
+    box = docker_client.containers.create(image.id, ["sh", "-c", script])
     try:
         box.start()
         assert box.wait(timeout=60)["StatusCode"] == 0
-        box.commit(*tag.split(":"))
+        box.commit(*apps.tag(builder, "compiled", suffix).split(":"))
     finally:
         box.remove(force=True)
+
+
+def test_a_tampered_installed_file_is_not_reused(apps, builder, run, docker_client):
+    """A file of the previous build's installed distributions that no longer matches
+    its RECORD: named, and the saved wheels are installed with pip instead."""
+    built_then_changed(apps, builder, docker_client, "-tampered",
+                       "for f in /opt/app-root/lib/python*/site-packages/crcmod/__init__.py; do "
+                       "echo '# changed' >> \"$f\"; done")
     image, logs = apps.build(builder, "compiled", suffix="-tampered", incremental=True,
                              network_mode="none")
     assert "crcmod/__init__.py does not match its RECORD" in logs, logs
@@ -299,17 +304,9 @@ def test_incremental_rebuild_with_changed_requirements(apps, builder, run, compi
 def test_a_damaged_saved_wheel_is_rebuilt_not_trusted(apps, builder, run, docker_client):
     """A wheel broken in the previous image (a truncated file) is named, dropped and compiled
     again; the build after that is offline again."""
-    image, _ = apps.build(builder, "compiled", suffix="-damaged")
-    tag = apps.tag(builder, "compiled", "-damaged")
-    box = docker_client.containers.create(
-        image.id, ["sh", "-c", "for w in /opt/app-root/var/wheels/crcmod-*.whl; do "
-                               "head -c 200 \"$w\" > /tmp/cut && cat /tmp/cut > \"$w\"; done"])
-    try:
-        box.start()
-        assert box.wait(timeout=60)["StatusCode"] == 0
-        box.commit(*tag.split(":"))
-    finally:
-        box.remove(force=True)
+    built_then_changed(apps, builder, docker_client, "-damaged",
+                       "for w in /opt/app-root/var/wheels/crcmod-*.whl; do "
+                       "head -c 200 \"$w\" > /tmp/cut && cat /tmp/cut > \"$w\"; done")
     image, logs = apps.build(builder, "compiled", suffix="-damaged", incremental=True)
     assert "the saved wheel crcmod-1.7-" in logs and "is damaged (" in logs, logs
     assert "Compiled from source: crcmod-1.7-" in logs
