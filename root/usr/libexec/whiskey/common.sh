@@ -27,3 +27,15 @@ run_hook() {
     die "action hook .whiskey/action_hooks/$1 failed with exit status $status"
   fi
 }
+
+# no_setid_files DIR...: stop the build if a setuid or setgid file is there.
+# The images keep none (a group-writable /etc/passwd plus one is a way to
+# root), and no build may add one.
+no_setid_files() {
+  local found
+  # find also says which directories it may not read: not the question here.
+  found=$(find "$@" -xdev -type f -perm /6000 -print 2>/dev/null | head -n 5 | tr '\n' ' ' || true)
+  if [ -n "$found" ]; then
+    die "setuid or setgid files after the build: ${found% } (refused: the image must hold none)"
+  fi
+}
