@@ -8,6 +8,7 @@ arguments it was given.
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -416,6 +417,60 @@ def test_shell_syntax_in_script_values_is_refused(words):
     ["--working-directory", "/opt/app-root/src"], ["--locale"], ["--processes", "2"]])
 def test_ordinary_script_values_pass(words):
     server.check_script_values(words, ".whiskey/server_args")
+
+
+@pytest.mark.parametrize("where, value, source", [
+    ("env", "warn\nRedirect 302 / http://127.0.0.1:9/x", "MOD_WSGI_LOG_LEVEL"),
+    ("env", "30\r", "MOD_WSGI_REQUEST_TIMEOUT"),
+    ("server_args", "--setenv X 'a\nRedirect 302 / /x'", ".whiskey/server_args"),
+    ("server_args", '--log-level "warn\x1b"', ".whiskey/server_args"),
+    ("argv", "--log-level=warn\n", "the container's command")])
+def test_a_control_character_in_any_value_is_refused_in_one_line(app, where, value, source):
+    """A newline would end a line of Apache's configuration and begin a directive."""
+    src, out, env = app
+    argv = []
+    if where == "env":
+        env[source] = value
+    elif where == "server_args":
+        (src / ".whiskey" / "server_args").write_text(value + "\n")
+    else:
+        argv = [value]
+    proc = _run(env, *argv)
+    assert proc.returncode == 2 and not out.exists()
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("whiskey: ERROR: %s: " % source), proc.stderr
+    assert lines[0].endswith("is refused: it holds a control character, which would end a line "
+                             "of Apache's configuration and begin a directive")
+
+
+def test_the_status_page_is_on_a_loopback_listener_of_its_own_with_a_token(app):
+    src, out, env = app
+    assert _run(env).returncode == 0
+    with open(env["WHISKEY_RUNTIME_DIR"] + "/whiskey-httpd.conf") as f:
+        conf = f.read()
+    listen = [line for line in conf.splitlines() if line.startswith("Listen ")]
+    assert len(listen) == 1 and listen[0].startswith("Listen 127.0.0.1:")
+    port = int(listen[0].rsplit(":", 1)[1])
+    assert port != 8080
+    block = conf[conf.index("<VirtualHost 127.0.0.1:%d>" % port):]
+    assert block.index("SetHandler server-status") < block.index("</VirtualHost>")
+    assert conf.count("SetHandler server-status") == 1 and "<Location /.whiskey" not in conf
+    token = re.search(r"X-Whiskey-Status-Token\} == '([0-9a-f]{32})'", block).group(1)
+    assert _run(env).returncode == 0  # a new token at every start
+    with open(env["WHISKEY_RUNTIME_DIR"] + "/whiskey-httpd.conf") as f:
+        assert token not in f.read()
+
+
+def test_no_room_for_the_configuration_is_one_line(app, tmp_path):
+    src, out, env = app
+    runtime = tmp_path / "full"
+    runtime.write_text("")  # where the directory would go: as unwritable as a full /tmp
+    env["WHISKEY_RUNTIME_DIR"] = str(runtime / "sub")
+    proc = _run(env)
+    assert proc.returncode == 1 and not out.exists()
+    assert proc.stderr.splitlines()[-1].startswith(
+        "whiskey: ERROR: cannot write Apache's configuration in %s/sub: " % runtime)
+    assert "Traceback" not in proc.stderr
 
 
 def test_main_refuses_a_locale_with_shell_syntax(app, tmp_path):

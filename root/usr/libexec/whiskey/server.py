@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 import supervise
-from supervise import STATUS_PATH, stop_budget
+from supervise import STATUS_HEADER, stop_budget
 
 DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
 
@@ -71,6 +71,10 @@ _NAME_CHARS = _NAME_START + "0123456789"
 
 class ServerArgsError(ValueError):
     pass
+
+
+class CannotStart(EnvironmentError):
+    """The container lacks what starting needs (room for the configuration)."""
 
 
 def _variable(text, i, env):
@@ -259,10 +263,21 @@ def request_timeout_args(args, version):
     return ["--request-timeout", str(scaled)], note
 
 
+def check_control(value, source):
+    """Raise ServerArgsError if value holds a control character: mod_wsgi-express
+    writes option values into Apache's configuration line by line, where a
+    newline would end the line and begin a directive of the value's own."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ServerArgsError("%s: %r is refused: it holds a control character, which would "
+                              "end a line of Apache's configuration and begin a directive"
+                              % (source, value))
+
+
 def env_args(env):
     args = []
     for name, option in VALUE_OPTIONS:
         if env.get(name):
+            check_control(env[name], name)
             args += [option, env[name]]
     for name, flags in FLAG_OPTIONS:
         if env.get(name, "").lower() in _TRUE:
@@ -434,20 +449,44 @@ def front_end_directives(args):
     return lines
 
 
-def status_directives():
+def status_directives(port, token):
+    """mod_status on a listener of its own, 127.0.0.1:port, for the supervisor
+    only: the application's port has no status page, so no proxy in front or
+    beside (an oauth-proxy or mesh sidecar forwards from loopback) can reach
+    it, and a request there must also carry this start's random token."""
     return ["<IfModule !status_module>",
             "LoadModule status_module ${MOD_WSGI_MODULES_DIRECTORY}/mod_status.so",
             "</IfModule>",
             "ExtendedStatus On",
-            "<Location %s>" % STATUS_PATH,
+            "Listen 127.0.0.1:%d" % port,
+            "<VirtualHost 127.0.0.1:%d>" % port,
+            "<Location />",
             "RewriteEngine Off",
             "SetHandler server-status",
+            "<RequireAll>",
             "Require local",
-            "</Location>"]
+            'Require expr "%%{HTTP:%s} == \'%s\'"' % (STATUS_HEADER, token),
+            "</RequireAll>",
+            "</Location>",
+            "</VirtualHost>"]
 
 
-def httpd_directives(args, env):
-    """Apache directives of whiskey's --include-file."""
+def status_listener():
+    """(a free port on 127.0.0.1, a random token) for the status listener."""
+    import binascii
+    import socket
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    finally:
+        sock.close()
+    return port, binascii.hexlify(os.urandom(16)).decode("ascii")
+
+
+def httpd_directives(args, env, status=(0, "")):
+    """Apache directives of whiskey's --include-file; status: the supervisor's
+    (port, token), or a port of 0 for none."""
     lines = ["GracefulShutdownTimeout %d" % int(stop_budget(env)[0])]
     trusted = [name.lower() for name in trusted_headers(args)]
     for name in SCRUBBED_HEADERS:
@@ -466,7 +505,9 @@ def httpd_directives(args, env):
     # Each Apache thread's memory allocator keeps up to 2 MiB it freed
     # (Apache's default MaxMemFree): 5 MiB more for 16 threads in embedded
     # mode, more again for the front end's many.  64 KiB is plenty.
-    lines += ["MaxMemFree 64"] + front_end_directives(args) + status_directives()
+    lines += ["MaxMemFree 64"] + front_end_directives(args)
+    if status[0]:
+        lines += status_directives(*status)
     return "".join(line + "\n" for line in lines)
 
 
@@ -475,7 +516,7 @@ def runtime_dir(env):
         env.get("TMPDIR", "/tmp"), "whiskey-%d" % os.getuid())
 
 
-def setup_server(args, root, env):
+def setup_server(args, root, env, status=(0, "")):
     """Let mod_wsgi-express write Apache's configuration into root; its exit status.
 
     Our --server-root comes last (mod_wsgi-express keeps the last value): the
@@ -484,10 +525,15 @@ def setup_server(args, root, env):
     requests in flight when it is stopped.
     """
     include = os.path.join(os.path.dirname(root), "whiskey-httpd.conf")
-    if not os.path.isdir(os.path.dirname(root)):
-        os.makedirs(os.path.dirname(root))
-    with open(include, "w") as f:
-        f.write(httpd_directives(args, env))
+    try:
+        if not os.path.isdir(os.path.dirname(root)):
+            os.makedirs(os.path.dirname(root))
+        with open(include, "w") as f:
+            f.write(httpd_directives(args, env, status))
+    except (IOError, OSError) as exc:
+        raise CannotStart("cannot write Apache's configuration in %s: %s (the container "
+                          "needs a writable $TMPDIR, default /tmp, with room for it)"
+                          % (os.path.dirname(root), exc.strerror or exc))
     cmd = (["mod_wsgi-express", "setup-server"] + args +
            ["--include-file", include, "--server-root", root])
     sys.stderr.write("---> mod_wsgi-express setup-server %s\n" % " ".join(args))
@@ -525,6 +571,10 @@ def main(argv):
             text = f.read()
     try:
         args = server_args(env, text, container_cpus(env)) + argv
+        for word in split(text, env):
+            check_control(word, ".whiskey/server_args")
+        for word in argv:
+            check_control(word, "the container's command")
         check_script_values(split(text, env), ".whiskey/server_args")
         check_script_values(argv, "the container's command")
         check_script_values(args, "the server options (environment: LANG, MOD_WSGI_*)")
@@ -553,18 +603,20 @@ def main(argv):
     if note:
         sys.stderr.write(note + "\n")
     root = os.path.join(runtime_dir(env), "httpd")
-    status = setup_server(args + timeout, root, env)
+    listener = status_listener()
+    try:
+        status = setup_server(args + timeout, root, env, listener)
+    except CannotStart as exc:
+        sys.stderr.write("whiskey: ERROR: %s\n" % exc)
+        return 1
     if status != 0:
         sys.stderr.write("whiskey: ERROR: mod_wsgi-express rejected the server options "
                          "(exit status %d; its message is above)\n" % status)
         return status
-    port = last_value(args, "--port", "8080")
-    if not port.isdigit():
-        port = "8080"
     sys.stderr.flush()
     # A fresh, small interpreter waits on Apache (see supervise.py).
     os.execv(sys.executable, [sys.executable, "-S", "-E", supervise.__file__.replace(".pyc", ".py"),
-                              root, port])
+                              root, str(listener[0]), listener[1]])
 
 
 if __name__ == "__main__":

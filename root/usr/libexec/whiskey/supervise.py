@@ -1,7 +1,7 @@
 """The supervisor between tini and Apache in a whiskey container.
 
 server.py writes Apache's configuration, then replaces itself with this
-module, run as ``python -S -E supervise.py SERVER_ROOT PORT``: a fresh
+module, run as ``python -S -E supervise.py SERVER_ROOT STATUS_PORT STATUS_TOKEN``: a fresh
 interpreter without site-packages that imports only what waiting needs, so
 the process that sits in every container all its life costs ~4 MiB instead
 of ~6.5 (BENCHMARKS.md).  It starts Apache, turns Docker's stop signal into
@@ -18,11 +18,12 @@ import signal
 import sys
 import time
 
-# Where the supervisor asks Apache, over loopback, which requests are in
-# flight when a stop begins (to name those a stop cuts off).  Only clients
-# on the container's own loopback get an answer; mod_wsgi-express routes
-# every URL to the application by a rewrite rule, so it is switched off here.
+# How the supervisor asks Apache which requests are in flight when a stop
+# begins (to name those a stop cuts off): mod_status on a listener of its
+# own on 127.0.0.1 (server.py), never on the application's port, answering
+# only requests that carry this start's random token in this header.
 STATUS_PATH = "/.whiskey/server-status"
+STATUS_HEADER = "X-Whiskey-Status-Token"
 
 
 class BadSetting(ValueError):
@@ -95,15 +96,15 @@ def parse_status(html):
     return found
 
 
-def in_flight(port, timeout=1.0):
-    """The requests Apache is working on, asked over loopback; None if it
-    cannot be asked (the snapshot is best effort: a stop never waits on it)."""
+def in_flight(port, token, timeout=1.0):
+    """The requests Apache is working on, asked on the status listener; None
+    if it cannot be asked (the snapshot is best effort: a stop never waits on it)."""
     import socket
     try:
         conn = socket.create_connection(("127.0.0.1", port), timeout)
         try:
-            conn.sendall(("GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n"
-                          % STATUS_PATH).encode("ascii"))
+            conn.sendall(("GET %s HTTP/1.0\r\nHost: localhost\r\n%s: %s\r\n\r\n"
+                          % (STATUS_PATH, STATUS_HEADER, token)).encode("ascii"))
             chunks = []
             while True:
                 chunk = conn.recv(65536)
@@ -125,7 +126,7 @@ def describe(requests):
     return "; ".join("%s (running %d s)" % (line, seconds) for seconds, line in sorted(requests)[::-1])
 
 
-def supervise(root, port, env):
+def supervise(root, listener, env):
     """Run Apache in its own process group, translate signals, return its status.
 
     A stop (TERM or INT) becomes Apache's graceful stop.  Requests in flight
@@ -133,7 +134,7 @@ def supervise(root, port, env):
     (TERM: it ends its children) and at stop_budget()[1] its whole process
     group is killed, so the container exits by itself (status 143) before
     Docker's or Kubernetes' SIGKILL, and the log names the requests that were
-    in flight when the stop began.
+    in flight when the stop began, asked on the status listener (port, token).
     """
     child = []
     stopping = []  # the stop signals received, in order
@@ -174,7 +175,7 @@ def supervise(root, port, env):
             handled = len(stopping)
             if began is None:
                 began = time.time()
-                snapshot = in_flight(port)
+                snapshot = in_flight(*listener)
                 _signal(pid, signal.SIGWINCH)
             else:  # asked again: stop now
                 graceful = min(graceful, time.time() - began)
@@ -263,10 +264,10 @@ def report_exit(pid, status, oom_before, stopping):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: supervise.py SERVER_ROOT PORT\n")
+    if len(argv) != 3:
+        sys.stderr.write("usage: supervise.py SERVER_ROOT STATUS_PORT STATUS_TOKEN\n")
         return 2
-    return supervise(argv[0], int(argv[1]), os.environ)
+    return supervise(argv[0], (int(argv[1]), argv[2]), os.environ)
 
 
 if __name__ == "__main__":
