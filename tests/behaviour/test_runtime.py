@@ -257,8 +257,9 @@ def test_incremental_rebuild_reuses_wheels_without_network(apps, builder, run, c
     image, logs = apps.build(builder, "compiled", suffix="-inc", incremental=True,
                              network_mode="none")
     assert "Restoring" in logs and "unchanged since the previous build" in logs
-    # Not even pip runs: the previous build's installed files are taken, checked.
-    assert "its 1 installed distributions are reused as they were" in logs, logs
+    # Not even pip runs: the saved wheel is unpacked, every file checked.
+    assert ("its 1 saved wheels are installed without pip, each file checked against its "
+            "wheel's RECORD") in logs, logs
     assert "Installing requirements.txt" not in logs
     assert "Compiled from source" not in logs and "Downloading" not in logs
     assert run(image.id).get("/").json() == CRC
@@ -277,17 +278,36 @@ def built_then_changed(apps, builder, docker_client, suffix, script):
         box.remove(force=True)
 
 
-def test_a_tampered_installed_file_is_not_reused(apps, builder, run, docker_client):
-    """A file of the previous build's installed distributions that no longer matches
-    its RECORD: named, and the saved wheels are installed with pip instead."""
-    built_then_changed(apps, builder, docker_client, "-tampered",
-                       "for f in /opt/app-root/lib/python*/site-packages/crcmod/__init__.py; do "
-                       "echo '# changed' >> \"$f\"; done")
-    image, logs = apps.build(builder, "compiled", suffix="-tampered", incremental=True,
+# What a build hook of an earlier revision could leave in its image to outlive
+# its removal (a "revert and rebuild" must give a clean image): an edited
+# application file claimed by the manifest and by a distribution's RECORD, a
+# changed installed file, a .pth, a script in bin/, byte code.
+POISON = (
+    "set -e; cd /opt/app-root; site=$(echo lib/python*/site-packages); "
+    "echo 'poisoned = 1' >> src/wsgi.py; "
+    "echo src/wsgi.py >> var/wheels/.installed; "
+    "for r in $site/crcmod-*.dist-info/RECORD; do echo '../../../src/wsgi.py,,' >> $r; done; "
+    "echo '# poisoned' >> $site/crcmod/__init__.py; "
+    "echo 'import os  # poisoned' > $site/poisoned.pth; "
+    "printf '#!/bin/sh\\n# poisoned\\n' > bin/poisoned; "
+    "for f in $(find $site/crcmod -name '*.py'); do echo 'poisoned = 1' >> $f; "
+    "python -c \"import py_compile, sys; py_compile.compile(sys.argv[1])\" $f; done")
+
+
+def test_a_poisoned_previous_image_leaves_nothing_behind(apps, builder, run, docker_client):
+    built_then_changed(apps, builder, docker_client, "-poisoned", POISON)
+    image, logs = apps.build(builder, "compiled", suffix="-poisoned", incremental=True,
                              network_mode="none")
-    assert "crcmod/__init__.py does not match its RECORD" in logs, logs
+    # The manifest's extra line is named, and pip installs the saved wheel instead;
+    # no installed file, byte code or application file of the previous image travels.
+    assert ("whiskey: WARNING: the saved wheels are not installed without pip: the manifest "
+            "names 'src/wsgi.py', which is not a wheel's file name") in logs, logs
     assert "installing its saved wheels without the network" in logs
-    assert run(image.id).get("/").json() == CRC
+    app = run(image.id)
+    assert app.get("/").json() == CRC
+    code, out = app.exec(["sh", "-c", "grep -rl poisoned /opt/app-root/src /opt/app-root/bin "
+                          "/opt/app-root/lib/python*/site-packages; echo done"])
+    assert out.split() == ["done"], out
 
 
 def test_incremental_rebuild_with_changed_requirements(apps, builder, run, compiled_clean, tmp_path):

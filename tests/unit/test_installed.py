@@ -1,153 +1,180 @@
-"""root/usr/libexec/whiskey/installed.py: what a build installed, handed on whole and
-checked against each distribution's RECORD before the next build takes it."""
+"""root/usr/libexec/whiskey/installed.py: what a build installed, installed again
+by the next incremental build from the saved wheels alone, every file checked."""
 
 import base64
 import hashlib
 import os
+import sys
+import zipfile
 
 import installed
 import pytest
 
 STAMP = "Python 3.11.2 abc  -"
+INIT = b"VALUE = 1\n"
 
 
 def digest(data):
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def install(app_root, name, files, scripts=()):
-    """A wheel-installed distribution: files under site-packages, scripts in bin/,
-    and a RECORD with their hashes (its own line without one, as pip writes it)."""
-    site = app_root / "lib" / "python3.11" / "site-packages"
-    info = site / ("%s-1.0.dist-info" % name)
-    info.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for rel, data in list(files.items()) + [("../../../bin/" + s, b"#!python\n") for s in scripts]:
-        path = site / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        lines.append("%s,sha256=%s,%d" % (rel, digest(data), len(data)))
-    (info / "METADATA").write_text("Name: %s\n" % name)
-    lines.append("%s-1.0.dist-info/METADATA,sha256=%s,%d" % (
-        name, digest((info / "METADATA").read_bytes()), len((info / "METADATA").read_bytes())))
-    lines.append("%s-1.0.dist-info/RECORD,," % name)
-    (info / "RECORD").write_text("\n".join(lines) + "\n")
-    return site
+def make_wheel(house, name="demo", files=None, extra=None, tamper=None, purelib=True):
+    """A wheel in house with a RECORD of its files (extra: members left out of it;
+    tamper: members written with other bytes than the RECORD says)."""
+    info = "%s-1.0.dist-info" % name
+    files = dict(files if files is not None else {"%s/__init__.py" % name: INIT})
+    files.setdefault(info + "/METADATA", b"Name: %s\nVersion: 1.0\n" % name.encode())
+    files.setdefault(info + "/WHEEL", b"Wheel-Version: 1.0\nRoot-Is-Purelib: %s\n"
+                     % (b"true" if purelib else b"false"))
+    lines = ["%s,sha256=%s,%d" % (n, digest(d), len(d)) for n, d in sorted(files.items())]
+    path = house / ("%s-1.0-py3-none-any.whl" % name)
+    with zipfile.ZipFile(str(path), "w", zipfile.ZIP_DEFLATED) as whl:
+        for n, d in sorted(list(files.items()) + list((extra or {}).items())):
+            whl.writestr(n, (tamper or {}).get(n, d))
+        whl.writestr(info + "/RECORD", "\n".join(lines + [info + "/RECORD,,"]) + "\n")
+    return path
 
 
 @pytest.fixture
-def app_root(tmp_path, monkeypatch):
-    root = tmp_path / "app-root"
-    site = root / "lib" / "python3.11" / "site-packages"
-    site.mkdir(parents=True)
-    (root / "bin").mkdir()
-    monkeypatch.setattr(installed, "site_packages", lambda: str(site))
-    return root
+def root(tmp_path, monkeypatch):
+    """(site-packages, bin, wheelhouse) of an app root; this Python's sysconfig points there."""
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    bin_dir, house = tmp_path / "bin", tmp_path / "var" / "wheels"
+    for d in (site, bin_dir, house):
+        d.mkdir(parents=True)
+    paths = {"purelib": str(site), "platlib": str(site), "scripts": str(bin_dir)}
+    monkeypatch.setattr(installed.sysconfig, "get_paths", lambda: paths)
+    return site, bin_dir, house
 
 
-def test_record_lists_what_this_build_installed_with_the_stamp_first(app_root):
-    install(app_root, "pip", {"pip/__init__.py": b""})
-    before = installed.distributions(installed.site_packages())
-    install(app_root, "demo", {"demo/__init__.py": b"x = 1\n"}, scripts=["demo"])
-    lines = installed.record(str(app_root), before, STAMP)
-    assert lines[0] == "# stamp " + STAMP
-    assert sorted(lines[1:]) == sorted([
-        "lib/python3.11/site-packages/demo/__init__.py", "bin/demo",
-        "lib/python3.11/site-packages/demo-1.0.dist-info/METADATA",
-        "lib/python3.11/site-packages/demo-1.0.dist-info/RECORD"])
+def manifest(house, *lines):
+    path = house / ".installed"
+    path.write_text("\n".join(["# stamp " + STAMP] + list(lines)) + "\n")
+    return str(path)
 
 
-def test_nothing_is_recorded_when_one_of_the_images_own_went_away(app_root):
-    site = install(app_root, "setuptools", {"setuptools/__init__.py": b""})
+def installed_files(tmp_path):
+    return sorted(os.path.relpath(os.path.join(top, f), str(tmp_path)).replace(os.sep, "/")
+                  for top, _, names in os.walk(str(tmp_path)) for f in names
+                  if "/var/" not in os.path.join(top, f) and "__pycache__" not in top)
+
+
+def test_record_names_the_wheel_of_every_distribution_this_build_installed(root):
+    site, _, house = root
+    (site / "pip-26.0.dist-info").mkdir()
     before = installed.distributions(str(site))
-    os.rename(str(site / "setuptools-1.0.dist-info"), str(site / "setuptools-2.0.dist-info"))
-    assert installed.record(str(app_root), before, STAMP) is None
+    make_wheel(house, "demo")
+    (site / "demo-1.0.dist-info").mkdir()
+    (site / "demo-1.0.dist-info" / "REQUESTED").write_text("")
+    assert installed.record(str(house), before, STAMP) == [
+        "# stamp " + STAMP, "demo-1.0-py3-none-any.whl requested"]
+    (site / "other-2.0.dist-info").mkdir()  # installed, but from no saved wheel
+    assert installed.record(str(house), before, STAMP) is None
+    assert installed.record(str(house), before + ["gone-1.0.dist-info"], STAMP) is None
 
 
-def saved_build(tmp_path, app_root):
-    """(saved tree as save-artifacts hands it on, manifest path) of a build of demo."""
-    before = installed.distributions(installed.site_packages())
-    install(app_root, "demo", {"demo/__init__.py": b"x = 1\n"}, scripts=["demo"])
-    lines = installed.record(str(app_root), before, STAMP)
-    saved = tmp_path / "artifacts"
-    for rel in lines[1:]:
-        (saved / rel).parent.mkdir(parents=True, exist_ok=True)
-        os.rename(str(app_root / rel), str(saved / rel))
-    manifest = tmp_path / "manifest"
-    manifest.write_text("\n".join(lines) + "\n")
-    return saved, manifest
-
-
-def test_adopt_puts_every_file_in_place(tmp_path, app_root):
-    saved, manifest = saved_build(tmp_path, app_root)
-    assert installed.adopt(str(saved), str(app_root), str(manifest), STAMP) == 1
-    site = app_root / "lib" / "python3.11" / "site-packages"
-    assert (site / "demo" / "__init__.py").read_bytes() == b"x = 1\n"
-    assert (app_root / "bin" / "demo").exists()
+def test_install_unpacks_checks_and_writes_scripts_metadata_and_byte_code(tmp_path, root):
+    site, bin_dir, house = root
+    make_wheel(house, "demo", files={
+        "demo/__init__.py": INIT,
+        "demo-1.0.data/scripts/tool": b"#!python -u\nprint('tool')\n",
+        "demo-1.0.dist-info/entry_points.txt": b"[console_scripts]\ndemo-cli = demo.cli:main.run\n"})
+    n = installed.install(str(house), manifest(house, "demo-1.0-py3-none-any.whl requested"), STAMP)
+    assert n == 1
+    assert installed_files(tmp_path) == [
+        "bin/demo-cli", "bin/tool", "lib/python3.11/site-packages/demo-1.0.dist-info/INSTALLER",
+        "lib/python3.11/site-packages/demo-1.0.dist-info/METADATA",
+        "lib/python3.11/site-packages/demo-1.0.dist-info/RECORD",
+        "lib/python3.11/site-packages/demo-1.0.dist-info/REQUESTED",
+        "lib/python3.11/site-packages/demo-1.0.dist-info/WHEEL",
+        "lib/python3.11/site-packages/demo-1.0.dist-info/entry_points.txt",
+        "lib/python3.11/site-packages/demo/__init__.py"]
+    assert (bin_dir / "tool").read_bytes() == b"#!%s -u\nprint('tool')\n" % sys.executable.encode()
+    cli = (bin_dir / "demo-cli").read_text()
+    assert cli.startswith("#!%s\n" % sys.executable)
+    assert "from demo.cli import main\n" in cli and "sys.exit(main.run())" in cli
+    assert os.access(str(bin_dir / "demo-cli"), os.X_OK)
+    record = (site / "demo-1.0.dist-info" / "RECORD").read_text().splitlines()
+    assert "../../../bin/demo-cli,sha256=%s,%d" % (
+        digest((bin_dir / "demo-cli").read_bytes()), len(cli)) in record
+    assert "demo-1.0.dist-info/RECORD,," in record
+    assert any(line.endswith(".pyc,,") for line in record)  # byte code made here, listed
+    assert os.path.exists(installed._cached(str(site / "demo" / "__init__.py")))
+    assert not [p for p in os.listdir(str(house.parent)) if p.startswith(".whiskey-staging")]
 
 
 @pytest.mark.parametrize("spoil, reason", [
-    (lambda saved: (saved / "lib/python3.11/site-packages/demo/__init__.py").write_bytes(b"x = 2\n"),
-     "lib/python3.11/site-packages/demo/__init__.py does not match its RECORD"),
-    (lambda saved: (saved / "bin/demo").unlink(), "bin/demo was not saved"),
+    ("stamp", "they were saved for another requirements.txt or Python"),
+    ("missing", "demo-1.0-py3-none-any.whl was not saved"),
+    ("replaced", "demo/__init__.py does not match its RECORD"),
+    ("unrecorded", "demo/evil.pth is not in its RECORD with a hash"),
+    ("outside", "it has a file '../../../src/wsgi.py' that would land outside its directory"),
+    ("data", "it installs data files (demo-1.0.data/data/x), which only pip places"),
+    ("manifest", "the manifest names '../src/wsgi.py', which is not a wheel's file name"),
+    ("entry", "its entry point 'x' = 'os:system; rm' is not module:attribute"),
+    ("pinned", "good-1.0-py3-none-any.whl is not one of the hashes requirements.txt pins"),
 ])
-def test_adopt_changes_nothing_when_a_file_is_damaged_or_missing(tmp_path, app_root, spoil, reason):
-    saved, manifest = saved_build(tmp_path, app_root)
-    spoil(saved)
-    with pytest.raises(ValueError) as exc:
-        installed.adopt(str(saved), str(app_root), str(manifest), STAMP)
-    assert reason in str(exc.value)
-    assert not (app_root / "lib/python3.11/site-packages/demo/__init__.py").exists()
+def test_install_changes_nothing_unless_every_wheel_is_sound(tmp_path, root, spoil, reason):
+    site, _, house = root
+    make_wheel(house, "good")
+    files, extra, tamper = None, None, None
+    if spoil == "replaced":
+        tamper = {"demo/__init__.py": b"import os\n"}
+    if spoil == "unrecorded":
+        extra = {"demo/evil.pth": b"import os\n"}
+    if spoil == "outside":
+        files = {"demo/__init__.py": INIT, "../../../src/wsgi.py": b"evil\n"}
+    if spoil == "data":
+        files = {"demo/__init__.py": INIT, "demo-1.0.data/data/x": b""}
+    if spoil == "entry":
+        files = {"demo/__init__.py": INIT,
+                 "demo-1.0.dist-info/entry_points.txt": b"[console_scripts]\nx = os:system; rm\n"}
+    if spoil != "missing":
+        make_wheel(house, "demo", files=files, extra=extra, tamper=tamper)
+    lines = ["good-1.0-py3-none-any.whl", "demo-1.0-py3-none-any.whl"]
+    if spoil == "manifest":
+        lines.append("../src/wsgi.py")
+    hashes = {"0" * 64} if spoil == "pinned" else None
+    path = manifest(house, *lines)
+    with pytest.raises(installed.Refused) as exc:
+        installed.install(str(house), path, "another stamp" if spoil == "stamp" else STAMP, hashes)
+    assert str(exc.value) == reason
+    assert installed_files(tmp_path) == []  # not even the sound wheel's files
 
 
-def test_adopt_refuses_another_stamp(tmp_path, app_root):
-    saved, manifest = saved_build(tmp_path, app_root)
-    with pytest.raises(ValueError) as exc:
-        installed.adopt(str(saved), str(app_root), str(manifest), "Python 3.11.2 other  -")
-    assert "another requirements.txt or Python" in str(exc.value)
-
-
-def test_adopt_copies_when_the_saved_tree_cannot_be_moved_and_undoes_nothing_twice(
-        tmp_path, app_root, monkeypatch):
-    saved, manifest = saved_build(tmp_path, app_root)
-    real_rename, calls = os.rename, []
-
-    def rename(src, dst):  # the second move fails, as in a tree owned by another user
-        calls.append(src)
-        if len(calls) == 2:
-            raise OSError(13, "Permission denied")
-        real_rename(src, dst)
-    monkeypatch.setattr(installed.os, "rename", rename)
-    assert installed.adopt(str(saved), str(app_root), str(manifest), STAMP) == 1
-    assert (app_root / "bin" / "demo").exists()
-    # The first move was put back before copying, so the saved tree is whole again.
-    assert (saved / "bin" / "demo").exists()
-
-
-def test_main_says_why_in_one_line_and_exits_1(tmp_path, app_root, capsys):
-    saved, manifest = saved_build(tmp_path, app_root)
-    (saved / "bin/demo").unlink()
-    assert installed.main(["adopt", str(saved), str(app_root), str(manifest), STAMP]) == 1
+def test_main_says_why_in_one_line_and_exits_1(tmp_path, root, capsys):
+    _, _, house = root
+    path = manifest(house, "demo-1.0-py3-none-any.whl")
+    assert installed.main(["install", str(house), path, STAMP]) == 1
     err = capsys.readouterr().err
-    assert err == ("whiskey: the installed distributions of the previous build are not reused: "
-                   "bin/demo was not saved\n")
+    assert err == ("whiskey: WARNING: the saved wheels are not installed without pip: "
+                   "demo-1.0-py3-none-any.whl was not saved\n")
 
 
-def test_a_record_written_on_python_2_is_checked_too(tmp_path, app_root):
-    """Wheels built on Python 2 write SHA256= (and CRLF line ends) where pip writes sha256=."""
-    saved, manifest = saved_build(tmp_path, app_root)
-    record = saved / "lib/python3.11/site-packages/demo-1.0.dist-info/RECORD"
-    record.write_bytes(record.read_bytes().replace(b"sha256=", b"SHA256=").replace(b"\n", b"\r\n"))
-    (saved / "lib/python3.11/site-packages/demo/__init__.py").write_bytes(b"x = 2\n")
-    with pytest.raises(ValueError) as exc:
-        installed.adopt(str(saved), str(app_root), str(manifest), STAMP)
-    assert "demo/__init__.py does not match its RECORD" in str(exc.value)
+def test_requirement_hashes_are_read_from_a_hash_pinned_file(tmp_path):
+    req = tmp_path / "requirements.txt"
+    req.write_text("six==1.16.0 \\\n    --hash=sha256:%s --hash sha256:%s\n" % ("A" * 64, "b" * 64))
+    assert installed.requirement_hashes(str(req)) == {"a" * 64, "b" * 64}
+    req.write_text("six==1.16.0\n")
+    assert installed.requirement_hashes(str(req)) is None
 
 
-def test_an_unknown_hash_algorithm_is_not_trusted(tmp_path, app_root):
-    saved, manifest = saved_build(tmp_path, app_root)
-    record = saved / "lib/python3.11/site-packages/demo-1.0.dist-info/RECORD"
-    record.write_text(record.read_text().replace("sha256=", "md5=", 1))
-    with pytest.raises(ValueError) as exc:
-        installed.adopt(str(saved), str(app_root), str(manifest), STAMP)
-    assert "which is not checked here" in str(exc.value)
+def test_a_record_written_on_python_2_is_checked_too(root):
+    """Wheels built on Python 2 write SHA256= where pip writes sha256=."""
+    _, _, house = root
+    data = INIT
+    record = ("demo/__init__.py,SHA256=%s,%d\ndemo-1.0.dist-info/WHEEL,sha256=%s,%d\n"
+              "demo-1.0.dist-info/RECORD,,\n") % (digest(data), len(data),
+                                                  digest(b"Root-Is-Purelib: true\n"), 22)
+    path = house / "demo-1.0-py2-none-any.whl"
+    with zipfile.ZipFile(str(path), "w") as whl:
+        whl.writestr("demo/__init__.py", data)
+        whl.writestr("demo-1.0.dist-info/WHEEL", b"Root-Is-Purelib: true\n")
+        whl.writestr("demo-1.0.dist-info/RECORD", record)
+    assert installed.install(str(house), manifest(house, path.name), STAMP) == 1
+    with zipfile.ZipFile(str(path), "w") as whl:
+        whl.writestr("demo/__init__.py", data)
+        whl.writestr("demo-1.0.dist-info/WHEEL", b"Root-Is-Purelib: true\n")
+        whl.writestr("demo-1.0.dist-info/RECORD", record.replace("SHA256=", "md5="))
+    with pytest.raises(installed.Refused, match="hashed with md5, which is not checked here"):
+        installed.check(zipfile.ZipFile(str(path)))

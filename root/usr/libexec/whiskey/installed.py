@@ -1,24 +1,32 @@
-"""What a build installed, handed on whole to the next incremental build.
+"""What a build installed, installed again by the next incremental build from
+the saved wheels alone.
 
 When requirements.txt is unchanged, the next build needs exactly the
-distributions this one installed.  Instead of running pip again on the saved
-wheels (most of an incremental build's time), it can take the installed files
-themselves, once each is checked against its distribution's RECORD.
+distributions this one installed.  Instead of running pip on the saved wheels
+(most of an incremental build's time goes to pip starting and resolving), it
+unpacks those wheels itself.  Nothing installed by the previous build is
+taken: every file comes out of a wheel and must match that wheel's RECORD,
+only into site-packages and bin/; console scripts and byte code are made
+anew, and the application's own files (src/) never come from the previous
+image.  What the wheels themselves are trusted for is said in the README
+("What an incremental build trusts").
 
 ``python installed.py before``
     print the distributions (``*.dist-info`` / ``*.egg-info``) already in
     site-packages: the image's own, before this build installs anything.
-``python installed.py record APP_ROOT BEFORE STAMP``
-    print a manifest of the files of every distribution installed since BEFORE:
-    the stamp on the first line, then each path relative to APP_ROOT.  Prints
-    nothing (and exits 3) when a distribution of BEFORE went away or changed
-    (the app pinned another version of one of the image's own): such a build
-    is not handed on this way.
-``python installed.py adopt SAVED APP_ROOT MANIFEST STAMP``
-    move the manifest's files from SAVED (save-artifacts' tree) into APP_ROOT,
-    if the manifest's stamp is STAMP, every file is there and every file with a
-    hash in its RECORD matches it; otherwise change nothing, say why on stderr
-    and exit 1.  Prints how many distributions were adopted.
+``python installed.py record WHEELHOUSE BEFORE STAMP``
+    print a manifest of the wheels in WHEELHOUSE that the distributions
+    installed since BEFORE came from: the stamp on the first line, then one
+    wheel file name a line (followed by `` requested`` where pip marked the
+    distribution as asked for).  Prints nothing (and exits 3) when a
+    distribution of BEFORE went away or changed (the app pinned another
+    version of one of the image's own) or one has no saved wheel.
+``python installed.py install WHEELHOUSE MANIFEST STAMP [HASHES]``
+    install the manifest's wheels from WHEELHOUSE into this interpreter's
+    site-packages and scripts directory, if the manifest's stamp is STAMP and
+    every wheel is there, sound and installable here (and, given a file of
+    HASHES, one of them: a hash-pinned requirements.txt); otherwise change
+    nothing, say why on stderr and exit 1.  Prints how many were installed.
 
 Runs on every interpreter whiskey ships (2.7, 3.3 to 3.x): standard library only.
 """
@@ -26,11 +34,27 @@ Runs on every interpreter whiskey ships (2.7, 3.3 to 3.x): standard library only
 import base64
 import hashlib
 import os
+import py_compile
+import re
 import shutil
 import sys
 import sysconfig
+import tempfile
+import zipfile
 
 STAMP_PREFIX = "# stamp "
+# A wheel's file name: name-version(-build)?-python-abi-platform.whl, nothing else.
+_WHEEL_FILE = re.compile(r"^[A-Za-z0-9_.]+-[A-Za-z0-9_.!+]+(-[0-9][A-Za-z0-9_.]*)?"
+                         r"-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+\.whl$")
+_DIST_INFO = re.compile(r"^[A-Za-z0-9_.]+-[A-Za-z0-9_.!+]+\.dist-info$")
+_ENTRY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+                    r":([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+                    r"\s*(\[[^\]]*\])?$")
+_SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+class Refused(ValueError):
+    pass
 
 
 def site_packages():
@@ -41,112 +65,331 @@ def distributions(site):
     return sorted(n for n in os.listdir(site) if n.endswith((".dist-info", ".egg-info")))
 
 
-def _record(site, dist):
-    """[(path relative to site, (algorithm, digest) or None)] from a dist-info's RECORD.
+def _b64(digest):
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
-    The algorithm's name is matched in any case: wheels built on Python 2 write
-    SHA256= where pip writes sha256=."""
-    path = os.path.join(site, dist, "RECORD")
-    out = []
-    with open(path) as f:
-        for line in f:
-            parts = line.rstrip("\r\n").rsplit(",", 2)
-            if len(parts) != 3 or not parts[0]:
-                continue
-            name, hashed = parts[0].strip('"'), parts[1]
-            algorithm, _, digest = hashed.partition("=")
-            out.append((name, (algorithm.lower(), digest) if digest else None))
+
+def _sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- reading a wheel -----------------------------------------------------------------
+
+def dist_info_of(whl):
+    """The one top-level ``*.dist-info`` directory of an open wheel."""
+    found = set(n.split("/")[0] for n in whl.namelist()
+                if n.split("/")[0].endswith(".dist-info") and n.endswith("/RECORD"))
+    if len(found) != 1:
+        raise Refused("it has %d .dist-info/RECORD files, not one" % len(found))
+    name = found.pop()
+    if not _DIST_INFO.match(name):
+        raise Refused("its metadata directory %r is not a distribution's" % name)
+    return name
+
+
+def _wheel_record(whl, info):
+    """{member: (algorithm, urlsafe-b64 digest) or None} from the wheel's RECORD."""
+    record = {}
+    text = whl.read(info + "/RECORD").decode("utf-8")
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = line.rsplit(",", 2)
+        if len(parts) != 3 or not parts[0]:
+            raise Refused("its RECORD has a line that is not path,hash,size: %r" % line)
+        name, hashed = parts[0].strip('"'), parts[1]
+        algorithm, _, digest = hashed.partition("=")
+        record[name] = (algorithm.lower(), digest) if digest else None
+    return record
+
+
+def _safe_member(name):
+    """A member path that stays inside where it is unpacked."""
+    parts = name.split("/")
+    if (not name or name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts)
+            or any(ord(c) < 32 for c in name)):
+        raise Refused("it has a file %r that would land outside its directory" % name)
+    return parts
+
+
+def destination(name, info, paths):
+    """Where a wheel member goes: (scheme directory, path under it)."""
+    parts = _safe_member(name)
+    data = info[:-len(".dist-info")] + ".data"
+    if parts[0] != data:
+        return paths["root"], "/".join(parts)
+    if len(parts) < 3:
+        raise Refused("it has a file %r directly in its .data directory" % name)
+    scheme = parts[1]
+    if scheme in ("purelib", "platlib", "scripts"):
+        return paths[scheme], "/".join(parts[2:])
+    raise Refused("it installs %s files (%s), which only pip places" % (scheme, name))
+
+
+def check(whl):
+    """Every member of an open wheel against its RECORD (a zip member is read
+    whole, so its CRC is checked too); the wheel's dist-info name."""
+    info = dist_info_of(whl)
+    record = _wheel_record(whl, info)
+    unsigned = (info + "/RECORD", info + "/RECORD.jws", info + "/RECORD.p7s")
+    members = [m for m in whl.infolist() if not m.filename.endswith("/")]
+    for member in members:
+        _safe_member(member.filename)
+        hashed = record.get(member.filename)
+        if member.filename in unsigned:
+            continue
+        if hashed is None:
+            raise Refused("%s is not in its RECORD with a hash" % member.filename)
+        algorithm, digest = hashed
+        if algorithm not in ("sha256", "sha384", "sha512"):
+            raise Refused("%s is hashed with %s, which is not checked here"
+                          % (member.filename, algorithm))
+        h = hashlib.new(algorithm)
+        try:
+            with whl.open(member) as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        except zipfile.BadZipfile:  # zipfile's word for a CRC mismatch
+            raise Refused("%s fails its CRC check" % member.filename)
+        if _b64(h.digest()) != digest:
+            raise Refused("%s does not match its RECORD" % member.filename)
+    listed = set(record) - set(unsigned)
+    missing = listed - set(m.filename for m in members)
+    if missing:
+        raise Refused("its RECORD lists %s, which it does not hold" % sorted(missing)[0])
+    return info
+
+
+# -- record ---------------------------------------------------------------------------
+
+def wheels_by_dist_info(wheelhouse):
+    """{dist-info directory name: wheel file name} of the wheels in wheelhouse."""
+    out = {}
+    for name in sorted(os.listdir(wheelhouse)):
+        if not name.endswith(".whl"):
+            continue
+        try:
+            with zipfile.ZipFile(os.path.join(wheelhouse, name)) as whl:
+                out[dist_info_of(whl)] = name
+        except (zipfile.BadZipfile, Refused, IOError, OSError):
+            continue
     return out
 
 
-def _relative(app_root, site, name):
-    full = os.path.normpath(os.path.join(site, name))
-    rel = os.path.relpath(full, app_root)
-    if rel.startswith(".."):
-        raise ValueError("%s lies outside %s" % (full, app_root))
-    return rel
-
-
-def record(app_root, before, stamp):
-    """The manifest lines (stamp first), or None when the image's own set changed."""
-    site = site_packages()
+def record(wheelhouse, before, stamp, site=None):
+    """The manifest lines (stamp first), or None when the build cannot be
+    repeated from saved wheels alone."""
+    site = site or site_packages()
     now = distributions(site)
     if not set(before) <= set(now):
         return None
+    wheels = wheels_by_dist_info(wheelhouse)
     lines = [STAMP_PREFIX + stamp]
     for dist in now:
         if dist in before:
             continue
-        if not dist.endswith(".dist-info") or not os.path.exists(os.path.join(site, dist, "RECORD")):
-            return None  # not installed from a wheel: nothing to check it against
-        for name, _ in _record(site, dist):
-            lines.append(_relative(app_root, site, name))
+        if dist not in wheels:
+            return None  # not installed from a saved wheel: pip installs it next time too
+        requested = os.path.exists(os.path.join(site, dist, "REQUESTED"))
+        lines.append(wheels[dist] + (" requested" if requested else ""))
     return lines
 
 
-def _digest(path, algorithm):
-    if algorithm not in ("sha256", "sha384", "sha512"):
-        raise ValueError("%s is hashed with %s, which is not checked here" % (path, algorithm))
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode("ascii")
+# -- install --------------------------------------------------------------------------
+
+def _rewrite_shebang(data, executable):
+    """A wheel's scripts/ file: ``#!python`` (or pythonw) becomes this interpreter."""
+    first, newline, rest = data.partition(b"\n")
+    match = re.match(br"^#!pythonw?(\s.*)?$", first.rstrip(b"\r"))
+    if not match:
+        return data
+    return b"#!" + executable.encode("utf-8") + (match.group(1) or b"") + newline + rest
 
 
-def adopt(saved, app_root, manifest, stamp):
-    """Move the saved installed files into app_root; the number of distributions."""
+def _entry_points(text):
+    """[(script name, module, attribute)] of console_scripts and gui_scripts."""
+    out, section = [], None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line.strip("[]").strip()
+            continue
+        if section not in ("console_scripts", "gui_scripts") or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        match = _ENTRY.match(value)
+        if not _SCRIPT_NAME.match(name) or not match:
+            raise Refused("its entry point %r = %r is not module:attribute" % (name, value))
+        out.append((name, match.group(1), match.group(2)))
+    return out
+
+
+SCRIPT = """#!%(executable)s
+# -*- coding: utf-8 -*-
+import re
+import sys
+from %(module)s import %(first)s
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+    sys.exit(%(attribute)s())
+"""
+
+
+def _cached(path):
+    """Where the byte code of a .py file goes (PEP 3147 from 3.2 on)."""
+    if sys.version_info[0] == 2:
+        return path + "c"
+    try:
+        from importlib.util import cache_from_source  # novermin: 3.4+; 3.3 takes the except
+    except ImportError:
+        from imp import cache_from_source  # novermin: 3.3 only
+    return cache_from_source(path)
+
+
+class Plan(object):
+    """The files of one installation, staged before any is put in place."""
+
+    def __init__(self, site, bin_dir, staging):
+        self.site, self.bin_dir, self.staging = site, bin_dir, staging
+        self.files = []  # (staged path, final path)
+
+    def stage(self, final, data, mode):
+        staged = os.path.join(self.staging, str(len(self.files)))
+        with open(staged, "wb") as f:
+            f.write(data)
+        os.chmod(staged, mode)
+        self.files.append((staged, final))
+        return final
+
+
+def _stage_wheel(path, requested, plan, hashes):
+    """Stage one wheel's files, scripts and metadata; its dist-info name."""
+    if hashes is not None and _sha256_file(path) not in hashes:
+        raise Refused("%s is not one of the hashes requirements.txt pins" % os.path.basename(path))
+    paths = {"purelib": plan.site, "platlib": plan.site, "scripts": plan.bin_dir}
+    executable = sys.executable
+    written = []  # (final path, data)
+    try:
+        whl = zipfile.ZipFile(path)
+    except (zipfile.BadZipfile, IOError, OSError) as exc:
+        raise Refused("%s is not a readable wheel (%s)" % (os.path.basename(path), exc))
+    with whl:
+        info = check(whl)
+        wheel_meta = whl.read(info + "/WHEEL").decode("utf-8")
+        purelib = re.search(r"(?im)^Root-Is-Purelib:\s*true\s*$", wheel_meta) is not None
+        paths["root"] = paths["purelib" if purelib else "platlib"]
+        skip = (info + "/RECORD", info + "/RECORD.jws", info + "/RECORD.p7s", info + "/INSTALLER",
+                info + "/REQUESTED")
+        for member in whl.infolist():
+            if member.filename.endswith("/") or member.filename in skip:
+                continue
+            directory, rel = destination(member.filename, info, paths)
+            data = whl.read(member)
+            mode = 0o644
+            if directory == plan.bin_dir:
+                data, mode = _rewrite_shebang(data, executable), 0o755
+            elif (member.external_attr >> 16) & 0o111:
+                mode = 0o755
+            written.append((plan.stage(os.path.join(directory, *rel.split("/")), data, mode), data))
+        entry_points = info + "/entry_points.txt"
+        scripts = _entry_points(whl.read(entry_points).decode("utf-8")) \
+            if entry_points in whl.namelist() else []
+    for name, module, attribute in scripts:
+        data = (SCRIPT % {"executable": executable, "module": module,
+                          "first": attribute.split(".")[0], "attribute": attribute}).encode("utf-8")
+        written.append((plan.stage(os.path.join(plan.bin_dir, name), data, 0o755), data))
+    extra = [("INSTALLER", b"pip\n")] + ([("REQUESTED", b"")] if requested else [])
+    for name, data in extra:
+        written.append((plan.stage(os.path.join(plan.site, info, name), data, 0o644), data))
+    lines = []
+    for final, data in written:
+        rel = os.path.relpath(final, plan.site).replace(os.sep, "/")
+        lines.append("%s,sha256=%s,%d" % (rel, _b64(hashlib.sha256(data).digest()), len(data)))
+        if final.endswith(".py") and final.startswith(plan.site + os.sep):
+            lines.append("%s,," % os.path.relpath(_cached(final), plan.site).replace(os.sep, "/"))
+    lines.append("%s/RECORD,," % info)
+    record_data = ("\n".join(lines) + "\n").encode("utf-8")
+    plan.stage(os.path.join(plan.site, info, "RECORD"), record_data, 0o644)
+    return info
+
+
+def _read_manifest(manifest, stamp):
     with open(manifest) as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
     if not lines or lines[0] != STAMP_PREFIX + stamp:
-        raise ValueError("they were installed for another requirements.txt or Python")
-    paths = lines[1:]
-    for rel in paths:
-        if not os.path.isfile(os.path.join(saved, rel)) and not os.path.islink(os.path.join(saved, rel)):
-            raise ValueError("%s was not saved" % rel)
-    site = site_packages()
-    site_rel = os.path.relpath(site, app_root)
-    saved_site = os.path.join(saved, site_rel)
-    dists = sorted(set(rel[len(site_rel) + 1:].split(os.sep)[0] for rel in paths
-                       if rel.startswith(site_rel + os.sep)
-                       and rel.endswith(".dist-info" + os.sep + "RECORD")))
-    for dist in dists:
-        for name, hashed in _record(saved_site, dist):
-            if hashed is None:
-                continue
-            rel = _relative(app_root, site, name)
-            if _digest(os.path.join(saved, rel), hashed[0]) != hashed[1]:
-                raise ValueError("%s does not match its RECORD" % rel)
-    _place(saved, app_root, paths)
-    return len(dists)
+        raise Refused("they were saved for another requirements.txt or Python")
+    entries = []
+    for line in lines[1:]:
+        name, _, flag = line.partition(" ")
+        if not _WHEEL_FILE.match(name) or flag not in ("", "requested"):
+            raise Refused("the manifest names %r, which is not a wheel's file name" % line)
+        entries.append((name, flag == "requested"))
+    return entries
 
 
-def _place(saved, app_root, paths):
-    """Every path from saved into app_root, or none: renamed where the saved tree
-    may be changed (s2i unpacks it as the assemble user), else copied; what was
-    done is undone on the first failure."""
-    for rel in paths:
-        parent = os.path.dirname(os.path.join(app_root, rel))
-        if not os.path.isdir(parent):
-            os.makedirs(parent)
-    done = []
+def install(wheelhouse, manifest, stamp, hashes=None, site=None, bin_dir=None):
+    """Install the manifest's wheels; the number installed.  Refused (nothing
+    changed) unless every one is there and sound."""
+    site = site or site_packages()
+    bin_dir = bin_dir or sysconfig.get_paths()["scripts"]
+    entries = _read_manifest(manifest, stamp)
+    installed = set(distributions(site))
+    staging = tempfile.mkdtemp(prefix=".whiskey-staging-", dir=os.path.dirname(wheelhouse))
     try:
-        for rel in paths:
-            os.rename(os.path.join(saved, rel), os.path.join(app_root, rel))
-            done.append(rel)
-        return
-    except OSError:
-        for rel in reversed(done):
-            os.rename(os.path.join(app_root, rel), os.path.join(saved, rel))
-    copied = []
+        plan = Plan(site, bin_dir, staging)
+        for name, requested in entries:
+            path = os.path.join(wheelhouse, name)
+            if not os.path.isfile(path) or os.path.islink(path):
+                raise Refused("%s was not saved" % name)
+            info = _stage_wheel(path, requested, plan, hashes)
+            if info in installed:
+                raise Refused("%s is installed already" % info)
+        _place(plan.files)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for _, final in plan.files:
+        if final.endswith(".py") and final.startswith(site + os.sep):
+            try:
+                py_compile.compile(final, doraise=True)
+            except (py_compile.PyCompileError, SyntaxError, IOError, OSError, UnicodeError):
+                pass  # as pip: a file this Python cannot compile stays source only
+    return len(entries)
+
+
+def _place(files):
+    """Rename every staged file into place, or none: what was placed is removed
+    again on the first failure (so pip can install the same wheels afterwards)."""
+    placed = []
     try:
-        for rel in paths:
-            shutil.copy2(os.path.join(saved, rel), os.path.join(app_root, rel))
-            copied.append(rel)
-    except (IOError, OSError):
-        for rel in copied:
-            os.remove(os.path.join(app_root, rel))
+        for staged, final in files:
+            parent = os.path.dirname(final)
+            if not os.path.isdir(parent):
+                os.makedirs(parent)
+            if os.path.islink(final) or os.path.isdir(final):
+                raise Refused("%s is in the way" % final)
+            os.rename(staged, final)
+            placed.append(final)
+    except (IOError, OSError, Refused):
+        for final in placed:
+            try:
+                os.remove(final)
+            except OSError:
+                pass
         raise
+
+
+def requirement_hashes(path):
+    """The sha256 values a requirements file pins (--hash=sha256:...), or None."""
+    with open(path) as f:
+        found = re.findall(r"--hash[=\s]+sha256:([0-9a-fA-F]{64})", f.read())
+    return set(h.lower() for h in found) or None
 
 
 def main(argv):
@@ -162,15 +405,16 @@ def main(argv):
                 return 3
             print("\n".join(lines))
             return 0
-        if argv[:1] == ["adopt"] and len(argv) == 5:
-            print(adopt(argv[1], argv[2], argv[3], argv[4]))
+        if argv[:1] == ["install"] and len(argv) in (4, 5):
+            hashes = requirement_hashes(argv[4]) if len(argv) == 5 else None
+            print(install(argv[1], argv[2], argv[3], hashes))
             return 0
-    except (IOError, OSError, ValueError) as exc:
-        sys.stderr.write("whiskey: the installed distributions of the previous build are not "
-                         "reused: %s\n" % exc)
+    except (IOError, OSError, ValueError, UnicodeError, zipfile.BadZipfile) as exc:
+        sys.stderr.write("whiskey: WARNING: the saved wheels are not installed without pip: "
+                         "%s\n" % exc)
         return 1
-    sys.stderr.write("usage: installed.py before | record APP_ROOT BEFORE STAMP"
-                     " | adopt SAVED APP_ROOT MANIFEST STAMP\n")
+    sys.stderr.write("usage: installed.py before | record WHEELHOUSE BEFORE STAMP"
+                     " | install WHEELHOUSE MANIFEST STAMP [REQUIREMENTS]\n")
     return 2
 
 

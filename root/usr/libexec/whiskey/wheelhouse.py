@@ -3,7 +3,8 @@
 ``python wheelhouse.py restore SAVED WHEELHOUSE`` copies what save-artifacts
 kept from the previous image (SAVED, /tmp/artifacts/wheels) into the
 wheelhouse, except wheels that are damaged: not a zip, a member whose CRC
-does not match, or no ``*.dist-info/RECORD``.  Each one dropped is named in a
+does not match, no ``*.dist-info/RECORD``, or a member that is not in it or
+does not match its hash there.  Each one dropped is named in a
 warning and is fetched or built again by this build, as if it had never been
 saved; the requirements stamp goes with it, so the build cannot take the
 offline path on a wheelhouse that lacks a wheel.  Prints how many wheels were
@@ -18,19 +19,21 @@ import sys
 import zipfile
 import zlib
 
+import installed
+
 STAMP = ".requirements"  # assemble's "requirements.txt unchanged" stamp
 
 
 def damage(path):
-    """Why the wheel at path cannot be used, or None when it is sound."""
+    """Why the wheel at path cannot be used, or None when it is sound: every
+    member must be listed in its RECORD and match its hash there (installed.py)."""
     try:
         with zipfile.ZipFile(path) as whl:
-            bad = whl.testzip()
-            if bad is not None:
-                return "%s fails its CRC check" % bad
-            if not any(n.endswith(".dist-info/RECORD") for n in whl.namelist()):
-                return "it has no .dist-info/RECORD"
-    except (zipfile.BadZipfile, zlib.error, IOError, OSError, EOFError, ValueError) as exc:
+            installed.check(whl)
+    except installed.Refused as exc:
+        return str(exc)
+    except (zipfile.BadZipfile, zlib.error, IOError, OSError, EOFError, ValueError,
+            UnicodeError) as exc:
         return "it is not a readable zip file (%s)" % exc
     return None
 
@@ -43,8 +46,8 @@ def restore(saved, wheelhouse, warn):
     names = sorted(os.listdir(saved))
     for name in names:
         path = os.path.join(saved, name)
-        if not os.path.isfile(path):
-            continue
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue  # a link could name any file of this image
         if name.endswith(".whl"):
             why = damage(path)
             if why:
