@@ -322,3 +322,114 @@ def test_save_keeps_exactly_the_locked_wheels(tmp_path):
         ".locked", "crcmod-1.7-cp311-cp311-linux_x86_64.whl", "six-1.16.0-py2.py3-none-any.whl"]
     assert [os.path.basename(p) for p in placed] == sorted(os.listdir(str(house)))[1:]
     assert locks.read_manifest(str(house)) == {"crcmod-1.7-cp311-cp311-linux_x86_64.whl": H}
+
+
+# -- malformed locks: one line naming the file, never a traceback, nothing injected ----------------
+
+SIX = {"version": "==1.16.0", "hashes": ["sha256:" + H]}
+PYLOCK_SIX = """lock-version = "1.0"
+created-by = "hand"
+
+[[packages]]
+name = "six"
+version = "1.16.0"
+wheels = [{ name = "six-1.16.0-py2.py3-none-any.whl", hashes = { sha256 = "%s" } }]
+""" % H
+POETRY_SIX = """[[package]]
+name = "six"
+version = "1.16.0"
+python-versions = "*"
+groups = ["main"]
+files = [{file = "six-1.16.0-py2.py3-none-any.whl", hash = "sha256:%s"}]
+
+[metadata]
+lock-version = "2.1"
+""" % H
+
+
+def pipfile(**entry):
+    return json.dumps({"default": {"six": dict(SIX, **entry)}})
+
+
+def pylock_archive(url):
+    return PYLOCK_SIX.replace('wheels = [{ name = "six-1.16.0-py2.py3-none-any.whl",',
+                              'archive = { url = "%s",' % url).replace("} }]", "} }")
+
+
+# (lock file, its text, the start of the one line that refuses it); the
+# behaviour suite runs the same cases in every image (test_security.py).
+MALFORMED = [
+    ("Pipfile.lock", json.dumps({"default": []}), "Pipfile.lock: default is a list, not a table"),
+    ("Pipfile.lock", json.dumps({"default": {"six": "==1.16.0"}}),
+     "Pipfile.lock: default.six is a string, not a table"),
+    ("Pipfile.lock", "[]", "Pipfile.lock: the top level is a list, not a table"),
+    ("Pipfile.lock", b'{"default": {}}\xff',
+     "Pipfile.lock cannot be read: it is not UTF-8 text (byte 0xff at offset 15)"),
+    ("Pipfile.lock", '{"default": ', "Pipfile.lock cannot be read: "),
+    ("Pipfile.lock", pipfile(version="==1.16.0\n--index-url https://evil.invalid/simple"),
+     'Pipfile.lock: package six: version "1.16.0\\x0a--index-url https://evil.invalid/simple" '
+     "is not a valid version (PEP 440)"),
+    ("Pipfile.lock", pipfile(version="==1.16.0 "),
+     'Pipfile.lock: package six: version "1.16.0 " is not a valid version (PEP 440)'),
+    ("Pipfile.lock", json.dumps({"default": {"six\n-i https://evil.invalid": SIX}}),
+     'Pipfile.lock: "six\\x0a-i https://evil.invalid" is not a valid package name (PEP 508)'),
+    ("Pipfile.lock", pipfile(hashes=["sha256:%s --trusted-host evil" % H]),
+     'Pipfile.lock: package six: hashes "%s --trusted-host evil" is not a sha256 (64 hex digits)' % H),
+    ("Pipfile.lock", pipfile(markers=3), "Pipfile.lock: package six: markers is an integer, not a string"),
+    ("Pipfile.lock", pipfile(markers="python_version >>> '3'"),
+     "Pipfile.lock: package six: cannot evaluate the marker \"python_version >>> '3'\": "),
+    ("Pipfile.lock", pipfile(file="file:///srv/six-1.16.0-py2.py3-none-any.whl"),
+     "Pipfile.lock: six comes from the local path file:///srv/six-1.16.0-py2.py3-none-any.whl, "),
+    ("pylock.toml", PYLOCK_SIX.replace('name = "six"\n', ""), 'pylock.toml: packages[0] has no "name"'),
+    ("pylock.toml", PYLOCK_SIX.replace("wheels = [{", "wheels = {").replace("} }]", "} }"),
+     "pylock.toml: package six: wheels is a table, not a list"),
+    ("pylock.toml", PYLOCK_SIX + "marker = 3\n",
+     "pylock.toml: package six: marker is an integer, not a string"),
+    ("pylock.toml", PYLOCK_SIX.replace("[[packages]]", "[packages]"),
+     "pylock.toml: packages is a table, not a list"),
+    ("pylock.toml", PYLOCK_SIX + "version = 2\n", "pylock.toml cannot be read: "),
+    ("pylock.toml", pylock_archive("file:///srv/six.whl"),
+     "pylock.toml: six comes from the local path file:///srv/six.whl, "),
+    ("pylock.toml", pylock_archive("https://x.invalid/six.whl\\n-i https://evil.invalid/"),
+     'pylock.toml: package six: archive.url "https://x.invalid/six.whl\\x0a-i https://evil.invalid/" '
+     "is not a URL (spaces or characters other than printable ASCII)"),
+    ("uv.lock", uv_lock().replace('[{ name = "flask" }', '[{ version = "3.1.0" }'),
+     'uv.lock: package app: dependencies[0] has no "name"'),
+    ("uv.lock", uv_lock(dep_source='{ url = "file:///srv/flask.tar.gz" }'),
+     "uv.lock: flask comes from the local path file:///srv/flask.tar.gz, "),
+    ("uv.lock", uv_lock().replace('version = "3.1.0"', 'version = "3.1.0\\n-i https://evil.invalid"'),
+     'uv.lock: package flask: version "3.1.0\\x0a-i https://evil.invalid" is not a valid version (PEP 440)'),
+    ("poetry.lock", POETRY_SIX.replace('version = "1.16.0"\n', ""),
+     'poetry.lock: package six has no "version"'),
+    ("poetry.lock", POETRY_SIX.replace("[metadata]", '[package.source]\ntype = "url"\n'
+                                       'url = "file:///srv/six.whl"\n\n[metadata]'),
+     "poetry.lock: six comes from the local path file:///srv/six.whl, "),
+    ("poetry.lock", POETRY_SIX.replace('groups = ["main"]', 'groups = "main"'),
+     "poetry.lock: package six: groups is a string, not a list"),
+]
+
+
+@pytest.mark.parametrize("lock, text, message", MALFORMED)
+def test_a_malformed_lock_is_one_line_naming_it(tmp_path, capsys, monkeypatch, lock, text, message):
+    monkeypatch.delenv("WHISKEY_LOCK_FILE", raising=False)
+    (tmp_path / lock).write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    assert locks.main(["pins", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("whiskey: ERROR: " + message)
+    assert err.count("\n") == 1 and err.endswith("\n") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("lock, text, requirement", [
+    ("Pipfile.lock", pipfile(), "six==1.16.0"), ("pylock.toml", PYLOCK_SIX, "six==1.16.0"),
+    ("uv.lock", uv_lock(), "flask==3.1.0"), ("poetry.lock", POETRY_SIX, "six==1.16.0"),
+    ("Pipfile.lock", pipfile(file="https://x.invalid/six.whl"), "https://x.invalid/six.whl"),
+    ("pylock.toml", pylock_archive("https://x.invalid/six.whl"), "https://x.invalid/six.whl")])
+def test_the_malformed_cases_start_from_valid_locks(tmp_path, lock, text, requirement):
+    (tmp_path / lock).write_text(text)
+    pins, _ = locks.lock_pins(str(tmp_path), lock)
+    assert [pin.requirement() for pin in pins] == [requirement + " --hash=sha256:" + H]
+
+
+def test_a_pin_never_writes_more_than_one_requirement():
+    with pytest.raises(locks.LockError, match="cannot be written as one requirement"):
+        locks.Pin("six", "1.16.0\n--index-url https://evil.invalid", [H]).requirement()

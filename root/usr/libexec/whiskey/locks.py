@@ -10,9 +10,13 @@
 2. the lock is read into pins: name, version and the sha256 hashes of its
    files, for the production set only (no dev groups, no develop section, no
    optional extras), with environment markers evaluated for this interpreter.
-   A pin without a hash, a VCS or local-path source (other than the project
-   itself) and a URL without a hash are refused: none can be installed
-   exactly.
+   A pin without a hash, a VCS or local-path source (a path or a file: URL,
+   in every format; the project itself, ".", excepted) and a URL without a
+   hash are refused: none can be installed exactly.  Every pin is validated
+   before it is used (a PEP 508 name, a PEP 440 version, 64-hex sha256
+   hashes, an http(s) URL of printable ASCII), so that nothing in a lock can
+   add a line or an option to the requirements pip reads; a malformed lock is
+   one line naming the file and the place in it.
 3. wheels saved by the previous build (WHEELHOUSE) are reused for the pins
    they match (see ``reusable``); the rest are downloaded by pip in
    hash-checking mode (--require-hashes), sdists are built into wheels here.
@@ -32,6 +36,7 @@ before that).  No uv, Poetry or pipenv is needed.  Errors are one line,
 
 import hashlib
 import json
+import numbers
 import os
 import re
 import shutil
@@ -63,33 +68,211 @@ def warn(message):
 
 
 # -- reading ------------------------------------------------------------------------
+# A lock is untrusted input: every value is type-checked where it is read (the
+# helpers below), and every pin is validated before it is used, since its name,
+# version, hashes and URL end up as one line of a pip requirements file.  An
+# error is one line naming the file and the place in it.
+
+TABLE, LIST, STRING, BOOLEAN = "a table", "a list", "a string", "a boolean"
+_TYPES = {TABLE: dict, LIST: list, STRING: TEXT, BOOLEAN: bool}
+NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])\Z")  # PEP 508, ASCII only
+SHA256 = re.compile(r"^[0-9a-fA-F]{64}\Z")
+TOKEN = re.compile(r"^[!-~]+\Z")  # printable ASCII without spaces: all a pin's fields may hold
+PYPROJECT = "pyproject.toml"
+
+
+def _printable(text):
+    """text with everything but printable ASCII escaped (one line, any encoding)."""
+    def escape(match):
+        code = ord(match.group())
+        return "\\x%02x" % code if code < 0x100 else "\\u%04x" % code if code < 0x10000 else "\\U%08x" % code
+    return re.sub(u"[^ -~]", escape, text)
+
+
+def _quote(text):
+    """A value of the lock, quoted for a message: one line, at most 100 characters."""
+    return '"%s"%s' % (_printable(text[:100]), "..." if len(text) > 100 else "")
+
+
+def _show(value):
+    """A value of the lock as is when it is a plain token, else quoted."""
+    if not isinstance(value, TEXT):
+        return _printable(repr(value))
+    return value if TOKEN.match(value) and len(value) <= 200 else _quote(value)
+
+
+def _message(exc, first_line=False):
+    """An exception's message on one line (a parser's first line only: the rest points at the text)."""
+    try:
+        text = u"%s" % (exc,)
+    except UnicodeError:  # Python 2: a message of non-ASCII bytes
+        text = repr(exc)
+    lines = text.strip().splitlines() or [type(exc).__name__]
+    return _printable(lines[0] if first_line else " ".join(line.strip() for line in lines))
+
+
+def _kind(value):
+    if value is None:
+        return "null"
+    for kind in (BOOLEAN, TABLE, LIST, STRING):  # a boolean first: bool is an int
+        if isinstance(value, _TYPES[kind]):
+            return kind
+    if isinstance(value, numbers.Integral):
+        return "an integer"
+    if isinstance(value, numbers.Number):
+        return "a number"
+    return "a %s" % type(value).__name__  # a TOML date or time
+
+
+def _at(where, key):
+    """The place of key (a name or a list index) in where: 'package six: wheels[0].hashes'."""
+    if isinstance(key, int):
+        return "%s[%d]" % (where, key)
+    if not re.match(r"^[A-Za-z0-9_-]+\Z", key):
+        return "%s[%s]" % (where, _quote(key))
+    if not where:
+        return key
+    return where + (" " if where.endswith(":") else ".") + key
+
+
+def _place(where):
+    return where.rstrip(":") or "the top level"
+
+
+def _where(name):
+    """The place of a (validated) package's fields in messages."""
+    return "package %s:" % name
+
+
+def _check(lock, where, value, kind):
+    """value, when it is of kind (TABLE, LIST, STRING or BOOLEAN)."""
+    if not isinstance(value, _TYPES[kind]):
+        raise LockError("%s: %s is %s, not %s" % (lock, _place(where), _kind(value), kind))
+    return value
+
+
+def _get(lock, where, table, key, kind, default=None):
+    """table[key] checked to be of kind; default when it is absent."""
+    if key not in table:
+        return default
+    return _check(lock, _at(where, key), table[key], kind)
+
+
+def _need(lock, where, table, key, kind):
+    """table[key] checked to be of kind; an error when it is absent."""
+    if key not in table:
+        raise LockError('%s: %s has no "%s"' % (lock, _place(where), key))
+    return _check(lock, _at(where, key), table[key], kind)
+
+
+def _strings(lock, where, values):
+    for i, value in enumerate(values):
+        _check(lock, _at(where, i), value, STRING)
+    return values
+
+
+def _packages(lock, data, key):
+    """The tables of the list data[key], each with a valid "name"."""
+    tables = []
+    for i, table in enumerate(_get(lock, "", data, key, LIST, [])):
+        table = _check(lock, _at(key, i), table, TABLE)
+        _name(lock, _need(lock, _at(key, i), table, "name", STRING))
+        tables.append(table)
+    return tables
+
+
+def _name(lock, name):
+    if not NAME.match(name):  # \Z, not $: "six\n" is not a name
+        raise LockError("%s: %s is not a valid package name (PEP 508)" % (lock, _quote(name)))
+    return name
+
+
+def _version(lock, where, version):
+    if TOKEN.match(version):  # Version() itself allows surrounding whitespace and a newline
+        Version, InvalidVersion = _vendored("version", "Version", "InvalidVersion")
+        try:
+            Version(version)
+            return version
+        except InvalidVersion:
+            pass
+    raise LockError("%s: %s %s is not a valid version (PEP 440)"
+                    % (lock, _at(where, "version"), _quote(version)))
+
+
+def _pin_version(lock, where, version, url):
+    """A pin's version: required unless it comes from a URL."""
+    if version is None:
+        if url:
+            return ""
+        raise LockError('%s: %s has no "version"' % (lock, _place(where)))
+    return _version(lock, where, version)
+
+
+def _sha256(lock, where, value):
+    if not SHA256.match(value):
+        raise LockError("%s: %s %s is not a sha256 (64 hex digits)" % (lock, where, _quote(value)))
+    return value.lower()
+
+
+def _url(lock, name, where, url):
+    """A direct URL, which pip fetches: http or https; file: URLs and paths are local paths."""
+    if not TOKEN.match(url):
+        raise LockError("%s: %s %s is not a URL (spaces or characters other than printable ASCII)"
+                        % (lock, where, _quote(url)))
+    if re.match(r"^https?://", url, re.IGNORECASE):
+        return url
+    if re.match(r"^file:", url, re.IGNORECASE) or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url):
+        _refuse(lock, name, "the local path %s" % url)
+    _refuse(lock, name, "the URL %s (only http and https are fetched)" % url)
+
+
+def _vendored(module, *names):
+    """Names from pip's vendored packaging.<module> (pip 10 and later have it)."""
+    try:
+        found = __import__("pip._vendor.packaging." + module, fromlist=list(names))
+    except ImportError:
+        raise LockError("this image's pip has no vendored packaging.%s (pip 10 or later is needed)" % module)
+    return [getattr(found, name) for name in names]
+
+
+def _toml_parser():
+    """The best TOML parser this interpreter has (a module with loads)."""
+    try:
+        import tomllib as parser  # novermin: 3.11+; the fallbacks are pip's own
+        return parser
+    except ImportError:
+        pass
+    for name in ("pip._vendor.tomli", "pip._vendor.toml", "pip._vendor.pytoml"):
+        try:
+            return __import__(name, fromlist=["loads"])
+        except ImportError:
+            continue
+    raise LockError("no TOML parser in this image (tomllib or pip's vendored one)")
+
 
 def toml_loads(text):
     """A dict from TOML text, with the best parser this interpreter has."""
-    try:
-        import tomllib as parser  # novermin: 3.11+; the fallbacks are pip's own
-    except ImportError:
-        parser = None
-        for name in ("pip._vendor.tomli", "pip._vendor.toml", "pip._vendor.pytoml"):
-            try:
-                parser = __import__(name, fromlist=["loads"])
-                break
-            except ImportError:
-                continue
-        if parser is None:
-            raise LockError("no TOML parser in this image (tomllib or pip's vendored one)")
-    return parser.loads(text)
+    return _toml_parser().loads(text)
 
 
 def read_lock(path):
-    """The parsed lock at path (JSON for Pipfile.lock, TOML for the others)."""
+    """The parsed lock at path (JSON for Pipfile.lock, TOML for the others): a table."""
     name = os.path.basename(path)
     with open(path, "rb") as f:
-        text = f.read().decode("utf-8")
+        raw = f.read()
     try:
-        return json.loads(text) if name == "Pipfile.lock" else toml_loads(text)
-    except Exception as exc:  # each parser has its own error class
-        raise LockError("%s cannot be read: %s" % (name, str(exc).splitlines()[0] if str(exc) else exc))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LockError("%s cannot be read: it is not UTF-8 text (byte 0x%02x at offset %d)"
+                        % (name, bytearray(raw[exc.start:exc.start + 1])[0], exc.start))
+    loads = json.loads if name == "Pipfile.lock" else _toml_parser().loads
+    try:
+        data = loads(text)
+    except Exception as exc:  # the parser only: each has its own error class (pytoml's is no ValueError)
+        raise LockError("%s cannot be read: %s" % (name, _message(exc, first_line=True)))
+    if not isinstance(data, dict):
+        raise LockError("%s: the top level is %s, not a table" % (name, _kind(data)))
+    return data
 
 
 def canonical(name):
@@ -98,7 +281,7 @@ def canonical(name):
 
 
 def same_version(a, b):
-    from pip._vendor.packaging.version import InvalidVersion, Version
+    Version, InvalidVersion = _vendored("version", "Version", "InvalidVersion")
     try:
         return Version(a) == Version(b)
     except InvalidVersion:
@@ -118,7 +301,8 @@ def marker_holds(marker, extras=(), groups=()):
     """
     if not marker or not marker.strip():
         return True
-    from pip._vendor.packaging.markers import InvalidMarker, Marker
+    found = _vendored("markers", "Marker", "InvalidMarker", "UndefinedComparison", "UndefinedEnvironmentName")
+    Marker, errors = found[0], tuple(found[1:])
 
     def literal(match):
         chosen = extras if match.group(4) == "extras" else groups
@@ -128,8 +312,17 @@ def marker_holds(marker, extras=(), groups=()):
         return 'python_version %s "0"' % (">=" if found else "<")
     try:
         return Marker(_GROUP_TEST.sub(literal, marker)).evaluate({"extra": ""})
-    except InvalidMarker as exc:
-        raise LockError("cannot evaluate the marker '%s': %s" % (marker, exc))
+    except errors as exc:
+        raise LockError("cannot evaluate the marker %s: %s"
+                        % (_quote(marker), _message(exc, first_line=True)))
+
+
+def _holds(lock, where, marker, groups=()):
+    """marker_holds, its error naming the lock and the place."""
+    try:
+        return marker_holds(marker, groups=groups)
+    except LockError as exc:
+        raise LockError("%s: %s: %s" % (lock, _place(where), exc))
 
 
 class Pin(object):
@@ -143,25 +336,37 @@ class Pin(object):
         self.url = url
 
     def requirement(self):
-        """The line for a pip requirements file in hash-checking mode."""
+        """The line for a pip requirements file in hash-checking mode.
+
+        The readers validate every field; this is the last guard: one line,
+        one requirement, no option but the hashes."""
         what = self.url or "%s==%s" % (self.name, self.version)
+        if not TOKEN.match(what) or what.startswith("-") or not all(SHA256.match(h) for h in self.hashes):
+            raise LockError("%s cannot be written as one requirement" % _quote(what))
         return " ".join([what] + ["--hash=sha256:%s" % h for h in sorted(self.hashes)])
 
 
-def _sha256s(values):
-    """The sha256 hashes (hex) of a lock's file entries: 'sha256:<hex>' strings
-    (Pipfile.lock), {hash = 'sha256:<hex>'} (uv, Poetry) or
-    {hashes = {sha256 = '<hex>'}} (pylock).  Other algorithms are ignored."""
+def _file_hashes(lock, files):
+    """The sha256 hashes (hex) of a lock's file entries, [(place, table)]:
+    hash = 'sha256:<hex>' (uv, Poetry) or hashes = {sha256 = '<hex>'} (pylock).
+    Other algorithms are ignored."""
     found = set()
-    for value in values:
-        if isinstance(value, dict):
-            hashes = value.get("hashes")
-            if isinstance(hashes, dict) and hashes.get("sha256"):
-                found.add(hashes["sha256"].lower())
-                continue
-            value = value.get("hash")
-        if isinstance(value, TEXT) and value.startswith("sha256:"):
-            found.add(value[len("sha256:"):].lower())
+    for where, entry in files:
+        entry = _check(lock, where, entry, TABLE)
+        hashes = _get(lock, where, entry, "hashes", TABLE, {})
+        if "sha256" in hashes:
+            at = _at(_at(where, "hashes"), "sha256")
+            found.add(_sha256(lock, at, _check(lock, at, hashes["sha256"], STRING)))
+        found |= _hash_texts(lock, where, [_get(lock, where, entry, "hash", STRING)], "hash")
+    return found
+
+
+def _hash_texts(lock, where, texts, key):
+    """The sha256 hashes (hex) of 'sha256:<hex>' texts; None and other algorithms are ignored."""
+    found = set()
+    for text in texts:
+        if text is not None and text.startswith("sha256:"):
+            found.add(_sha256(lock, _at(where, key), text[len("sha256:"):]))
     return found
 
 
@@ -180,29 +385,35 @@ def _refuse(lock, name, what):
 # -- the four formats ---------------------------------------------------------------
 # Each returns (pins, project): project is True when the application itself is
 # a package the lock installs (built from the source directory, --no-deps).
+# The local paths refused are the same in each: a path or file: URL source, but
+# the project itself (".").
 
 def uv_pins(data, lock="uv.lock"):
     """uv.lock: walk the dependency graph from the project, markers evaluated,
     without its dev-dependencies and optional-dependencies."""
-    packages = data.get("package", [])
-    roots = [p for p in packages if p.get("source", {}).get("editable") == "."
-             or p.get("source", {}).get("virtual") == "."]
+    packages = _packages(lock, data, "package")
+    by_name, roots = {}, []
+    for p in packages:
+        source = _get(lock, _where(p["name"]), p, "source", TABLE, {})
+        if source.get("editable") == "." or source.get("virtual") == ".":
+            roots.append(p)
+        by_name.setdefault(canonical(p["name"]), []).append(p)
     if not roots:
         raise LockError("%s has no package for the project itself (source = { editable = \".\" } "
                         "or { virtual = \".\" })" % lock)
     root = roots[0]
-    by_name = {}
-    for p in packages:
-        by_name.setdefault(canonical(p["name"]), []).append(p)
 
-    def target(dep):
-        candidates = by_name.get(canonical(dep["name"]), [])
+    def target(where, dep):
+        name = _name(lock, _need(lock, where, dep, "name", STRING))
+        version = _get(lock, where, dep, "version", STRING)
+        source = _get(lock, where, dep, "source", TABLE)
+        candidates = by_name.get(canonical(name), [])
         if len(candidates) > 1:
             candidates = [p for p in candidates
-                          if ("version" not in dep or p.get("version") == dep["version"])
-                          and ("source" not in dep or p.get("source") == dep["source"])]
+                          if (version is None or p.get("version") == version)
+                          and (source is None or p.get("source") == source)]
         if len(candidates) != 1:
-            raise LockError("%s: cannot tell which %s a dependency means" % (lock, dep["name"]))
+            raise LockError("%s: cannot tell which %s a dependency means" % (lock, name))
         return candidates[0]
 
     pins, names, seen, todo = [], set(), set(), [(root, ())]
@@ -212,12 +423,19 @@ def uv_pins(data, lock="uv.lock"):
         if key in seen:
             continue
         seen.add(key)
-        deps = list(package.get("dependencies", []))
+        where = _where(package["name"])
+        deps = list(enumerate(_get(lock, where, package, "dependencies", LIST, [])))
+        deps = [(_at(_at(where, "dependencies"), i), dep) for i, dep in deps]
+        optional = _get(lock, where, package, "optional-dependencies", TABLE, {})
         for extra in extras:
-            deps += package.get("optional-dependencies", {}).get(extra, [])
-        for dep in deps:
-            if marker_holds(dep.get("marker")):
-                todo.append((target(dep), tuple(dep.get("extra", ()))))
+            at = _at(_at(where, "optional-dependencies"), extra)
+            deps += [(_at(at, i), dep) for i, dep in
+                     enumerate(_get(lock, _at(where, "optional-dependencies"), optional, extra, LIST, []))]
+        for at, dep in deps:
+            dep = _check(lock, at, dep, TABLE)
+            if _holds(lock, at, _get(lock, at, dep, "marker", STRING)):
+                extra = _strings(lock, _at(at, "extra"), _get(lock, at, dep, "extra", LIST, []))
+                todo.append((target(at, dep), tuple(extra)))
         if package is not root and canonical(package["name"]) not in names:
             names.add(canonical(package["name"]))
             pins.append(_uv_pin(package, lock))
@@ -225,94 +443,149 @@ def uv_pins(data, lock="uv.lock"):
 
 
 def _uv_pin(package, lock):
-    name, source = package["name"], package.get("source", {})
+    name = package["name"]
+    where = _where(name)
+    source = _get(lock, where, package, "source", TABLE, {})
+    at = _at(where, "source")
     if "git" in source:
-        _refuse(lock, name, "git (%s)" % source["git"])
+        _refuse(lock, name, "git (%s)" % _show(_get(lock, at, source, "git", STRING)))
     for kind in ("path", "directory", "editable", "virtual"):
         if kind in source:
-            _refuse(lock, name, "the local path %s" % source[kind])
-    files = [package["sdist"]] if "sdist" in package else []
-    files += package.get("wheels", [])
-    pin = Pin(name, package.get("version", ""), _sha256s(files),
-              url=source.get("url"))
+            _refuse(lock, name, "the local path %s" % _show(_get(lock, at, source, kind, STRING)))
+    url = _get(lock, at, source, "url", STRING)
+    if url is not None:
+        _url(lock, name, _at(at, "url"), url)
+    files = [(_at(where, "sdist"), package["sdist"])] if "sdist" in package else []
+    files += [(_at(_at(where, "wheels"), i), wheel)
+              for i, wheel in enumerate(_get(lock, where, package, "wheels", LIST, []))]
+    pin = Pin(name, _pin_version(lock, where, _get(lock, where, package, "version", STRING), url),
+              _file_hashes(lock, files), url=url)
     if pin.url and not pin.hashes:
         _refuse(lock, name, "the URL %s without a hash" % pin.url)
     return _need_hashes(pin, lock)
+
+
+def _poetry_project(pyproject):
+    """(tool.poetry, project) tables of pyproject.toml."""
+    tool = _get(PYPROJECT, "", pyproject, "tool", TABLE, {})
+    return (_get(PYPROJECT, "tool", tool, "poetry", TABLE, {}),
+            _get(PYPROJECT, "", pyproject, "project", TABLE, {}))
 
 
 def poetry_pins(data, lock="poetry.lock", pyproject=None):
     """poetry.lock: lock format 2.1 marks each package with its groups and
     markers; 1.1 and 2.0 are walked from the project's main dependencies
     (pyproject.toml), markers on each edge evaluated."""
-    packages = data.get("package", [])
-    metadata = data.get("metadata", {})
-    old_files = metadata.get("files", {})  # 1.1: hashes kept apart from the packages
+    pyproject = pyproject or {}
+    packages = _packages(lock, data, "package")
+    metadata = _get(lock, "", data, "metadata", TABLE, {})
+    old_files = _get(lock, "metadata", metadata, "files", TABLE, {})  # 1.1: hashes kept apart
     chosen = []
     if any("groups" in p for p in packages):
         for p in packages:
+            where = _where(p["name"])
+            groups = _strings(lock, _at(where, "groups"), _get(lock, where, p, "groups", LIST, []))
             markers = p.get("markers")
             if isinstance(markers, dict):
-                markers = markers.get("main")
-            if "main" in p.get("groups", []) and marker_holds(markers):
+                markers = _get(lock, _at(where, "markers"), markers, "main", STRING)
+            elif markers is not None:
+                _check(lock, _at(where, "markers"), markers, STRING)
+            if "main" in groups and _holds(lock, where, markers):
                 chosen.append(p)
     else:
-        chosen = _poetry_walk(packages, pyproject or {}, lock)
+        chosen = _poetry_walk(packages, pyproject, lock)
     pins = []
     for p in chosen:
-        source = p.get("source") or {}
-        kind = source.get("type")
+        name = p["name"]
+        where = _where(name)
+        source = _get(lock, where, p, "source", TABLE, {})
+        at = _at(where, "source")
+        kind = _get(lock, at, source, "type", STRING)
+        url = _get(lock, at, source, "url", STRING)
         if kind == "git":
-            _refuse(lock, p["name"], "git (%s)" % source.get("url"))
+            _refuse(lock, name, "git (%s)" % _show(url))
         if kind in ("directory", "file"):
-            _refuse(lock, p["name"], "the local path %s" % source.get("url"))
-        files = p.get("files", old_files.get(p["name"], old_files.get(canonical(p["name"]), [])))
-        pin = Pin(p["name"], p["version"], _sha256s(files),
-                  url=source.get("url") if kind == "url" else None)
+            _refuse(lock, name, "the local path %s" % _show(url))
+        if kind == "url":
+            _url(lock, name, _at(at, "url"), _need(lock, at, source, "url", STRING))
+        else:
+            url = None
+        if "files" in p:
+            files = _at(where, "files"), _get(lock, where, p, "files", LIST)
+        else:
+            key = name if name in old_files else canonical(name)
+            files = _at("metadata.files", key), _get(lock, "metadata.files", old_files, key, LIST, [])
+        pin = Pin(name, _version(lock, where, _need(lock, where, p, "version", STRING)),
+                  _file_hashes(lock, [(_at(files[0], i), f) for i, f in enumerate(files[1])]), url=url)
         if pin.url and not pin.hashes:
-            _refuse(lock, p["name"], "the URL %s without a hash" % pin.url)
+            _refuse(lock, name, "the URL %s without a hash" % pin.url)
         pins.append(_need_hashes(pin, lock))
-    poetry = (pyproject or {}).get("tool", {}).get("poetry", {})
-    project = "build-system" in (pyproject or {}) and poetry.get("package-mode", True) is not False
-    return pins, project
+    poetry = _poetry_project(pyproject)[0]
+    package_mode = _get(PYPROJECT, "tool.poetry", poetry, "package-mode", BOOLEAN, True)
+    return pins, "build-system" in pyproject and package_mode
 
 
 def _poetry_walk(packages, pyproject, lock):
-    from layout import poetry_to_pep440, satisfies
+    from layout import Mismatch, poetry_to_pep440, satisfies
     python = "%d.%d.%d" % sys.version_info[:3]
     by_name = {}
     for p in packages:
         by_name.setdefault(canonical(p["name"]), []).append(p)
 
-    def edges(spec):
-        """[(markers, python constraint, optional)] of one dependency's alternatives."""
+    def fits(source, where, constraint):
+        """Whether this interpreter satisfies a Poetry python constraint."""
+        try:
+            return satisfies(python, poetry_to_pep440(constraint))
+        except Mismatch as exc:
+            raise LockError("%s: %s: %s" % (source, _place(where), _message(exc)))
+
+    def edges(source, where, spec):
+        """[(place, markers, python constraint, optional)] of one dependency's alternatives."""
         out = []
-        for alt in spec if isinstance(spec, list) else [spec]:
+        for i, alt in enumerate(spec if isinstance(spec, list) else [spec]):
+            at = _at(where, i) if isinstance(spec, list) else where
             if isinstance(alt, dict):
-                out.append((alt.get("markers"), alt.get("python"), alt.get("optional", False)))
+                out.append((at, _get(source, at, alt, "markers", STRING),
+                            _get(source, at, alt, "python", STRING),
+                            _get(source, at, alt, "optional", BOOLEAN, False)))
             else:
-                out.append((None, None, False))
+                out.append((at, None, None, False))
         return out
 
-    def applies(markers, python_constraint):
-        if python_constraint and not satisfies(python, poetry_to_pep440(python_constraint)):
-            return False
-        return marker_holds(markers)
+    def follow(source, where, dependencies):
+        """The names of a table of dependencies that apply here."""
+        names = []
+        for name in dependencies:
+            if canonical(name) == "python":
+                continue
+            _name(source, name)
+            for at, markers, constraint, optional in edges(source, _at(where, name), dependencies[name]):
+                if optional or (constraint and not fits(source, at, constraint)):
+                    continue
+                if _holds(source, at, markers):
+                    names.append(name)
+        return names
 
     def pick(name):
         candidates = by_name.get(canonical(name), [])
         fitting = [p for p in candidates
-                   if satisfies(python, poetry_to_pep440(p.get("python-versions", "*")))]
+                   if fits(lock, _where(p["name"]),
+                           _get(lock, _where(p["name"]), p, "python-versions", STRING, "*"))]
         return (fitting or candidates or [None])[0]
 
-    todo = []
-    for name, spec in pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {}).items():
-        if canonical(name) != "python":
-            todo += [name for m, py, opt in edges(spec) if not opt and applies(m, py)]
-    from pip._vendor.packaging.requirements import Requirement
-    for text in pyproject.get("project", {}).get("dependencies", []):
-        req = Requirement(text)
-        if req.marker is None or marker_holds(str(req.marker)):
-            todo.append(req.name)
+    poetry, project = _poetry_project(pyproject)
+    todo = follow(PYPROJECT, "tool.poetry.dependencies",
+                  _get(PYPROJECT, "tool.poetry", poetry, "dependencies", TABLE, {}))
+    Requirement, InvalidRequirement = _vendored("requirements", "Requirement", "InvalidRequirement")
+    for i, text in enumerate(_get(PYPROJECT, "project", project, "dependencies", LIST, [])):
+        at = _at("project.dependencies", i)
+        try:
+            req = Requirement(_check(PYPROJECT, at, text, STRING))
+        except InvalidRequirement as exc:
+            raise LockError("%s: %s %s is not a valid requirement: %s"
+                            % (PYPROJECT, at, _quote(text), _message(exc, first_line=True)))
+        if req.marker is None or _holds(PYPROJECT, at, str(req.marker)):
+            todo.append(_name(PYPROJECT, req.name))
     chosen, seen = [], set()
     while todo:
         name = canonical(todo.pop())
@@ -322,34 +595,42 @@ def _poetry_walk(packages, pyproject, lock):
         package = pick(name)
         if package is None:
             raise LockError("%s does not lock %s, which the project depends on" % (lock, name))
-        if package.get("category", "main") != "main":
+        where = _where(package["name"])
+        if _get(lock, where, package, "category", STRING, "main") != "main":
             continue
         chosen.append(package)
-        for dep, spec in package.get("dependencies", {}).items():
-            todo += [dep for m, py, opt in edges(spec) if not opt and applies(m, py)]
+        todo += follow(lock, _at(where, "dependencies"),
+                       _get(lock, where, package, "dependencies", TABLE, {}))
     return chosen
 
 
 def pipfile_pins(data, lock="Pipfile.lock"):
     """Pipfile.lock: the "default" section only (never "develop")."""
     pins, project = [], False
-    for name, entry in sorted(data.get("default", {}).items()):
-        if not marker_holds(entry.get("markers")):
+    default = _get(lock, "", data, "default", TABLE, {})
+    for name in sorted(default):
+        entry = _check(lock, _at("default", name), default[name], TABLE)
+        where = _where(_name(lock, name))
+        if not _holds(lock, where, _get(lock, where, entry, "markers", STRING)):
             continue
-        if "git" in entry or "hg" in entry or "svn" in entry or "bzr" in entry:
-            vcs = [k for k in ("git", "hg", "svn", "bzr") if k in entry][0]
-            _refuse(lock, name, "%s (%s)" % (vcs, entry[vcs]))
-        if "path" in entry:
-            if entry["path"] in (".", "./"):
-                project = True
-                continue
-            _refuse(lock, name, "the local path %s" % entry["path"])
-        url = entry.get("file")
-        if url and not re.match(r"^https?://", url):
-            _refuse(lock, name, "the local file %s" % url)
-        version = entry.get("version", "")
-        pin = Pin(name, version[2:] if version.startswith("==") else version,
-                  _sha256s(entry.get("hashes", [])), url=url)
+        for vcs in ("git", "hg", "svn", "bzr"):
+            if vcs in entry:
+                _refuse(lock, name, "%s (%s)" % (vcs, _show(_get(lock, where, entry, vcs, STRING))))
+        path = _get(lock, where, entry, "path", STRING)
+        if path in (".", "./"):
+            project = True
+            continue
+        if path is not None:
+            _refuse(lock, name, "the local path %s" % _show(path))
+        url = _get(lock, where, entry, "file", STRING)
+        if url is not None:
+            _url(lock, name, _at(where, "file"), url)
+        version = _get(lock, where, entry, "version", STRING)
+        if version is not None and version.startswith("=="):
+            version = version[2:]
+        hashes = _strings(lock, _at(where, "hashes"), _get(lock, where, entry, "hashes", LIST, []))
+        pin = Pin(name, _pin_version(lock, where, version, url), _hash_texts(lock, where, hashes, "hashes"),
+                  url=url)
         if url and not pin.hashes:
             _refuse(lock, name, "the URL %s without a hash" % url)
         pins.append(_need_hashes(pin, lock))
@@ -359,45 +640,54 @@ def pipfile_pins(data, lock="Pipfile.lock"):
 def pylock_pins(data, lock="pylock.toml"):
     """pylock.toml (PEP 751): each package's marker evaluated with no extras
     and the lock's default-groups as the dependency groups."""
-    groups = data.get("default-groups", [])
+    groups = _strings(lock, "default-groups", _get(lock, "", data, "default-groups", LIST, []))
     pins, project = [], False
-    for p in data.get("packages", []):
+    for p in _packages(lock, data, "packages"):
         name = p["name"]
-        if not marker_holds(p.get("marker"), extras=(), groups=groups):
+        where = _where(name)
+        if not _holds(lock, where, _get(lock, where, p, "marker", STRING), groups=groups):
             continue
         if "vcs" in p:
-            _refuse(lock, name, "%s (%s)" % (p["vcs"].get("type", "a VCS"), p["vcs"].get("url")))
+            vcs, at = _get(lock, where, p, "vcs", TABLE), _at(where, "vcs")
+            _refuse(lock, name, "%s (%s)" % (_show(_get(lock, at, vcs, "type", STRING, "a VCS")),
+                                             _show(_get(lock, at, vcs, "url", STRING,
+                                                        _get(lock, at, vcs, "path", STRING)))))
         if "directory" in p:
-            if p["directory"].get("path") in (".", "./"):
+            directory = _get(lock, where, p, "directory", TABLE)
+            path = _get(lock, _at(where, "directory"), directory, "path", STRING)
+            if path in (".", "./"):
                 project = True
                 continue
-            _refuse(lock, name, "the local path %s" % p["directory"].get("path"))
+            _refuse(lock, name, "the local path %s" % _show(path))
         url = None
-        files = p.get("wheels", []) + ([p["sdist"]] if "sdist" in p else [])
         if "archive" in p:
-            archive = p["archive"]
-            url = archive.get("url")
-            if not url:
-                _refuse(lock, name, "the local archive %s" % archive.get("path"))
-            files = [archive]
-            if not _sha256s(files):
+            archive, at = _get(lock, where, p, "archive", TABLE), _at(where, "archive")
+            url = _get(lock, at, archive, "url", STRING)
+            if url is None:
+                _refuse(lock, name, "the local path %s" % _show(_get(lock, at, archive, "path", STRING)))
+            _url(lock, name, _at(at, "url"), url)
+            hashes = _file_hashes(lock, [(at, archive)])
+            if not hashes:
                 _refuse(lock, name, "the URL %s without a hash" % url)
-        pins.append(_need_hashes(Pin(name, p.get("version", ""), _sha256s(files), url),
-                                 lock))
+        else:
+            files = [(_at(_at(where, "wheels"), i), wheel)
+                     for i, wheel in enumerate(_get(lock, where, p, "wheels", LIST, []))]
+            files += [(_at(where, "sdist"), p["sdist"])] if "sdist" in p else []
+            hashes = _file_hashes(lock, files)
+        version = _pin_version(lock, where, _get(lock, where, p, "version", STRING), url)
+        pins.append(_need_hashes(Pin(name, version, hashes, url), lock))
     return pins, project
 
 
 def lock_pins(src, name):
     """(pins, project) of the lock file `name` in src."""
-    path = os.path.join(src, name)
-    data = read_lock(path)
+    data = read_lock(os.path.join(src, name))
     if name == "uv.lock":
         return uv_pins(data, name)
     if name == "poetry.lock":
         pyproject = {}
-        if os.path.isfile(os.path.join(src, "pyproject.toml")):
-            with open(os.path.join(src, "pyproject.toml"), "rb") as f:
-                pyproject = toml_loads(f.read().decode("utf-8"))
+        if os.path.isfile(os.path.join(src, PYPROJECT)):
+            pyproject = read_lock(os.path.join(src, PYPROJECT))
         return poetry_pins(data, name, pyproject)
     if name == "Pipfile.lock":
         return pipfile_pins(data, name)
