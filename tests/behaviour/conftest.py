@@ -180,9 +180,10 @@ class Running(object):
 
 
 def start(client, image, wait=True, timeout=90, **kwargs):
-    """Run image detached with 8080 published on 127.0.0.1; wait until it answers HTTP."""
-    container = client.containers.run(image, detach=True,
-                                      ports={"8080/tcp": ("127.0.0.1", None)}, **kwargs)
+    """Run image detached with 8080 (and any other ``ports``) published on 127.0.0.1;
+    wait until it answers HTTP."""
+    ports = dict(kwargs.pop("ports", {}), **{"8080/tcp": ("127.0.0.1", None)})
+    container = client.containers.run(image, detach=True, ports=ports, **kwargs)
     deadline = time.time() + timeout
     port = None
     while time.time() < deadline:
