@@ -223,14 +223,6 @@ def test_docker_stop_with_a_hung_request_exits_in_time_and_names_it(run, probe):
     assert cut and "GET /hang HTTP/1.1" in cut[0], logs[-3000:]
 
 
-def test_server_status_is_answered_on_loopback_only(run, probe):
-    app = run(probe[0].id)
-    assert app.get("/.whiskey/server-status").status == 403  # from outside the container
-    code, out = app.exec(["python", "-c", "import sys; sys.path.insert(0, '/usr/libexec/whiskey');"
-                          "import supervise; print(supervise.in_flight(8080))"])
-    assert (code, out.strip()) == (0, "[]"), out
-
-
 def test_embedded_mode_serves_in_apache_s_own_processes(run, probe, variant, docker_client):
     """MOD_WSGI_EMBEDDED_MODE=1: the application runs inside Apache's worker
     processes (no daemon hop; see BENCHMARKS.md).  mod_wsgi before 4.9 has no
