@@ -178,3 +178,17 @@ def test_a_record_written_on_python_2_is_checked_too(root):
         whl.writestr("demo-1.0.dist-info/RECORD", record.replace("SHA256=", "md5="))
     with pytest.raises(installed.Refused, match="hashed with md5, which is not checked here"):
         installed.check(zipfile.ZipFile(str(path)))
+
+
+@pytest.mark.parametrize("text, by_name", [
+    ("six==1.16.0\ncrcmod==1.7  # compiled\n", True),
+    ("six==1.16.0 --hash=sha256:%s\n" % ("a" * 64), True), ("-r other.txt\n", False),
+    ("-c constraints.txt\n", False),
+    (".\n", False), ("-e .\n", False), ("./lib/pkg\n", False), ("/srv/pkg.whl\n", False),
+    ("git+https://example.org/x.git\n", False), ("pkg @ https://example.org/pkg.whl\n", False),
+    ("pkg@https://example.org/pkg.whl\n", False), ("six  # see https://example.org\n", True)])
+def test_requirements_naming_a_path_or_url_are_never_repeated_from_wheels(tmp_path, text, by_name):
+    """What such a line installs can change while requirements.txt does not."""
+    req = tmp_path / "requirements.txt"
+    req.write_text(text)
+    assert installed.names_only_by_name(str(req)) is by_name

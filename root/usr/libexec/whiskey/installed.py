@@ -14,13 +14,14 @@ image.  What the wheels themselves are trusted for is said in the README
 ``python installed.py before``
     print the distributions (``*.dist-info`` / ``*.egg-info``) already in
     site-packages: the image's own, before this build installs anything.
-``python installed.py record WHEELHOUSE BEFORE STAMP``
+``python installed.py record WHEELHOUSE BEFORE STAMP [REQUIREMENTS]``
     print a manifest of the wheels in WHEELHOUSE that the distributions
     installed since BEFORE came from: the stamp on the first line, then one
     wheel file name a line (followed by `` requested`` where pip marked the
     distribution as asked for).  Prints nothing (and exits 3) when a
     distribution of BEFORE went away or changed (the app pinned another
-    version of one of the image's own) or one has no saved wheel.
+    version of one of the image's own), one has no saved wheel, or
+    REQUIREMENTS names a directory, file or URL rather than a package.
 ``python installed.py install WHEELHOUSE MANIFEST STAMP [HASHES]``
     install the manifest's wheels from WHEELHOUSE into this interpreter's
     site-packages and scripts directory, if the manifest's stamp is STAMP and
@@ -178,6 +179,20 @@ def wheels_by_dist_info(wheelhouse):
         except (zipfile.BadZipfile, Refused, IOError, OSError):
             continue
     return out
+
+
+# A requirement that names a directory, a file or a URL (`.`, `-e .`,
+# `git+https://...`, `name @ url`), or another requirements file (`-r`, `-c`):
+# what it installs can change while requirements.txt stays the same, so such
+# a build is never repeated from saved wheels.
+_NOT_BY_NAME = re.compile(r"^\s*(-e|--editable|-r|--requirement|-c|--constraint|[./~])"
+                          r"|://|\s@\s|^\s*[^#\s]*@", re.M)
+
+
+def names_only_by_name(requirements):
+    with open(requirements) as f:
+        text = f.read()
+    return _NOT_BY_NAME.search(re.sub(r"(?m)#.*$", "", text)) is None
 
 
 def record(wheelhouse, before, stamp, site=None):
@@ -397,11 +412,11 @@ def main(argv):
         if argv[:1] == ["before"] and len(argv) == 1:
             print("\n".join(distributions(site_packages())))
             return 0
-        if argv[:1] == ["record"] and len(argv) == 4:
+        if argv[:1] == ["record"] and len(argv) in (4, 5):
             with open(argv[2]) as f:
                 before = [line.strip() for line in f if line.strip()]
             lines = record(argv[1], before, argv[3])
-            if lines is None:
+            if lines is None or (len(argv) == 5 and not names_only_by_name(argv[4])):
                 return 3
             print("\n".join(lines))
             return 0
@@ -413,7 +428,7 @@ def main(argv):
         sys.stderr.write("whiskey: WARNING: the saved wheels are not installed without pip: "
                          "%s\n" % exc)
         return 1
-    sys.stderr.write("usage: installed.py before | record WHEELHOUSE BEFORE STAMP"
+    sys.stderr.write("usage: installed.py before | record WHEELHOUSE BEFORE STAMP [REQUIREMENTS]"
                      " | install WHEELHOUSE MANIFEST STAMP [REQUIREMENTS]\n")
     return 2
 
