@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Clean and incremental application builds with the real s2i client, side by
+side in one run: what an incremental build saves when requirements.txt is
+unchanged, for the compiled sample, the Django sample and a Django + numpy +
+pandas + crcmod stack.
+
+    PATH=/path/to/s2i/dir:$PATH python3 bench/incremental.py python-3.11
+    python3 bench/incremental.py --rounds 5 python-3.11 python-2.7
+
+Each round builds every app clean (its previous image removed first; pip
+downloads or compiles everything) and then incremental (`s2i build
+--incremental` on the image just made), interleaved, so both see the same
+machine.  The host's CA bundle is mounted for pip as the test suite does.
+Writes bench/results/incremental.json (every sample) and incremental.md.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+APPS = os.path.join(ROOT, "tests", "apps")
+RESULTS = os.path.join(HERE, "results", "incremental.json")
+REPORT = os.path.join(HERE, "results", "incremental.md")
+CA = "/etc/ssl/certs/ca-certificates.crt"
+# A real dependency tree: Django and a scientific stack, plus a C extension
+# compiled from its sdist (python-3.11 and newer).
+DATA_STACK = "Django==4.2.27\nnumpy==2.3.5\npandas==2.3.3\ncrcmod==1.7\n"
+DATA_WSGI = ("import numpy, pandas, crcmod\n"
+             "from django.core.wsgi import get_wsgi_application  # noqa: F401\n"
+             "def application(environ, start_response):\n"
+             "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+             "    return [pandas.__version__.encode()]\n")
+
+
+def apps(work: str) -> Dict[str, str]:
+    """{name: source directory}: copies, so that s2i copies rather than clones."""
+    out = {}
+    for name in ("compiled", "django-hello-world"):
+        out[name] = shutil.copytree(os.path.join(APPS, name), os.path.join(work, name))
+    stack = os.path.join(work, "django-numpy-pandas")
+    os.makedirs(stack)
+    with open(os.path.join(stack, "requirements.txt"), "w") as f:
+        f.write(DATA_STACK)
+    with open(os.path.join(stack, "wsgi.py"), "w") as f:
+        f.write(DATA_WSGI)
+    out["django-numpy-pandas"] = stack
+    return out
+
+
+def s2i_build(s2i: str, src: str, builder: str, tag: str, incremental: bool,
+              ca_dir: Optional[str]) -> Tuple[float, str]:
+    args = [s2i, "build", "--pull-policy", "never", "--copy", src, builder, tag]
+    if incremental:
+        args.insert(2, "--incremental")
+    if ca_dir:
+        args[2:2] = ["-v", "%s:/run/secrets/whiskey-ca" % ca_dir]
+    began = time.monotonic()
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
+    elapsed = time.monotonic() - began
+    text = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0:
+        sys.exit("s2i build of %s failed:\n%s" % (src, text[-3000:]))
+    return elapsed, text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("variants", nargs="+")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repository", default="whiskey")
+    opts = parser.parse_args()
+    s2i = shutil.which("s2i")
+    if not s2i:
+        sys.exit("bench/incremental.py: no s2i client on PATH")
+    version = subprocess.run([s2i, "version"], stdout=subprocess.PIPE).stdout.decode().strip()
+    samples: Dict[str, Dict[str, List[float]]] = {}
+    with tempfile.TemporaryDirectory() as work:
+        ca_dir = None
+        if os.path.exists(CA):
+            ca_dir = os.path.join(work, "ca")
+            os.makedirs(ca_dir)
+            shutil.copy(CA, os.path.join(ca_dir, "ca-bundle.pem"))
+        sources = apps(work)
+        for variant in opts.variants:
+            builder = "%s:%s" % (opts.repository, variant)
+            for app, src in sources.items():
+                if app == "django-numpy-pandas" and variant in ("python-2.7", "python-3.3",
+                                                                 "python-3.4", "python-3.5"):
+                    continue  # no such releases for those interpreters
+                tag = "whiskey-bench/incremental-%s:%s" % (app, variant)
+                key = "%s %s" % (variant, app)
+                samples[key] = {"clean": [], "incremental": []}
+                for _ in range(opts.rounds):
+                    subprocess.run(["docker", "rmi", "-f", tag], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+                    clean, _ = s2i_build(s2i, src, builder, tag, False, ca_dir)
+                    inc, log = s2i_build(s2i, src, builder, tag, True, ca_dir)
+                    if "saved wheels are installed without pip" not in log:
+                        print("warning: %s did not take the pip-free path:\n%s"
+                              % (key, log[-1500:]), file=sys.stderr)
+                    samples[key]["clean"].append(round(clean, 2))
+                    samples[key]["incremental"].append(round(inc, 2))
+                    print("%s: clean %.2f s, incremental %.2f s" % (key, clean, inc),
+                          file=sys.stderr)
+                subprocess.run(["docker", "rmi", "-f", tag], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    result = {"s2i": version, "rounds": opts.rounds, "samples": samples,
+              "revision": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                         stdout=subprocess.PIPE).stdout.decode().strip()}
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w") as f:
+        json.dump(result, f, indent=1)
+    lines = ["| variant, app | clean (s, median) | incremental (s, median) | clean / incremental |",
+             "|---|---:|---:|---:|"]
+    for key, s in samples.items():
+        c, i = statistics.median(s["clean"]), statistics.median(s["incremental"])
+        lines.append("| %s | %.2f | %.2f | %.2f× |" % (key, c, i, c / i))
+    report = ("Clean and incremental builds with %s, %d rounds interleaved, revision %s.\n\n%s\n"
+              % (version, opts.rounds, result["revision"], "\n".join(lines)))
+    with open(REPORT, "w") as f:
+        f.write(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
