@@ -6,11 +6,14 @@ pandas + crcmod stack.
 
     PATH=/path/to/s2i/dir:$PATH python3 bench/incremental.py python-3.11
     python3 bench/incremental.py --rounds 5 python-3.11 python-2.7
+    python3 bench/incremental.py --repository whiskey-before --repository whiskey python-3.11
 
 Each round builds every app clean (its previous image removed first; pip
 downloads or compiles everything) and then incremental (`s2i build
 --incremental` on the image just made), interleaved, so both see the same
-machine.  The host's CA bundle is mounted for pip as the test suite does.
+machine; with several --repository values (builders of two revisions under
+two names), each round does so for each of them in turn.  The host's CA
+bundle is mounted for pip as the test suite does.
 Writes bench/results/incremental.json (every sample) and incremental.md.
 """
 
@@ -76,8 +79,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("variants", nargs="+")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--repository", default="whiskey")
+    parser.add_argument("--repository", action="append",
+                        help="the builders' repository (repeatable; default whiskey)")
     opts = parser.parse_args()
+    repositories = opts.repository or ["whiskey"]
     s2i = shutil.which("s2i")
     if not s2i:
         sys.exit("bench/incremental.py: no s2i client on PATH")
@@ -91,35 +96,36 @@ def main() -> None:
             shutil.copy(CA, os.path.join(ca_dir, "ca-bundle.pem"))
         sources = apps(work)
         for variant in opts.variants:
-            builder = "%s:%s" % (opts.repository, variant)
             for app, src in sources.items():
                 if app == "django-numpy-pandas" and variant in ("python-2.7", "python-3.3",
                                                                  "python-3.4", "python-3.5"):
                     continue  # no such releases for those interpreters
-                tag = "whiskey-bench/incremental-%s:%s" % (app, variant)
-                key = "%s %s" % (variant, app)
-                samples[key] = {"clean": [], "incremental": []}
                 for _ in range(opts.rounds):
-                    subprocess.run(["docker", "rmi", "-f", tag], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-                    clean, _ = s2i_build(s2i, src, builder, tag, False, ca_dir)
-                    inc, log = s2i_build(s2i, src, builder, tag, True, ca_dir)
-                    if "saved wheels are installed without pip" not in log:
-                        print("warning: %s did not take the pip-free path:\n%s"
-                              % (key, log[-1500:]), file=sys.stderr)
-                    samples[key]["clean"].append(round(clean, 2))
-                    samples[key]["incremental"].append(round(inc, 2))
-                    print("%s: clean %.2f s, incremental %.2f s" % (key, clean, inc),
-                          file=sys.stderr)
-                subprocess.run(["docker", "rmi", "-f", tag], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                    for repository in repositories:
+                        key = "%s %s %s" % (repository, variant, app)
+                        runs = samples.setdefault(key, {"clean": [], "incremental": []})
+                        builder = "%s:%s" % (repository, variant)
+                        tag = "whiskey-bench/incremental-%s:%s-%s" % (app, repository, variant)
+                        subprocess.run(["docker", "rmi", "-f", tag], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+                        clean, _ = s2i_build(s2i, src, builder, tag, False, ca_dir)
+                        inc, log = s2i_build(s2i, src, builder, tag, True, ca_dir)
+                        runs["clean"].append(round(clean, 2))
+                        runs["incremental"].append(round(inc, 2))
+                        how = [line for line in log.splitlines() if "unchanged since" in line]
+                        print("%s: clean %.2f s, incremental %.2f s (%s)"
+                              % (key, clean, inc, how[0][5:] if how else "no reuse"),
+                              file=sys.stderr)
+                        subprocess.run(["docker", "rmi", "-f", tag], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
     result = {"s2i": version, "rounds": opts.rounds, "samples": samples,
               "revision": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                          stdout=subprocess.PIPE).stdout.decode().strip()}
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as f:
         json.dump(result, f, indent=1)
-    lines = ["| variant, app | clean (s, median) | incremental (s, median) | clean / incremental |",
+    lines = ["| builder, variant, app | clean (s, median) | incremental (s, median) | "
+             "clean / incremental |",
              "|---|---:|---:|---:|"]
     for key, s in samples.items():
         c, i = statistics.median(s["clean"]), statistics.median(s["incremental"])
