@@ -6,7 +6,6 @@ adds an entry learns exactly what is wrong with it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -100,9 +99,6 @@ class Variant:
     # (compiled) profile-guided and link-time optimisation, as official images build
     optimize: bool = True
     aliases: Tuple[str, ...] = ()
-    # (name, Python version) of every variant of its matrix: an image names
-    # the variants that satisfy an application's declared Python.
-    matrix: Tuple[Tuple[str, str], ...] = field(default=(), hash=False, compare=False)
     version_info: Tuple[int, int, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -313,8 +309,7 @@ def parse(data):
                 raise _err(v.name, "aliases" if tag in v.aliases else "python",
                            "tag %r is also a tag of variant %r" % (tag, seen[tag]))
             seen[tag] = v.name
-    everyone = tuple((v.name, v.python) for v in variants)
-    return [dataclasses.replace(v, matrix=everyone) for v in variants]
+    return list(variants)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

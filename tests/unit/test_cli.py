@@ -190,12 +190,10 @@ def test_render_check_names_the_files_of_a_dropped_variant(env, tmp_path):
     p = build_py(env, "--matrix", str(smaller), "render", "--check")
     assert p.returncode == 1
     assert p.stdout == ""
-    # Every other Dockerfile differs too: each names the whole matrix (WHISKEY_VARIANTS).
-    others = sorted(v for v in data["variants"])
-    assert sorted(p.stderr.splitlines()[:-1]) == sorted(
-        ["versions/README.md: differs from its template",
-         "versions/python-3.3/Dockerfile: not made by any template or matrix entry"]
-        + ["versions/%s/Dockerfile: differs from its template" % v for v in others])
+    # No other variant's Dockerfile changes: none names another variant.
+    assert sorted(p.stderr.splitlines()[:-1]) == [
+        "versions/README.md: differs from its template",
+        "versions/python-3.3/Dockerfile: not made by any template or matrix entry"]
     assert os.path.exists(os.path.join(ROOT, "versions", "python-3.3", "Dockerfile"))
 
 

@@ -564,3 +564,20 @@ def test_progress_off_a_terminal_is_plain_lines():
     p = orchestrate.Progress(out)
     p.line("python-9.1", "Step 7/32 : RUN make")
     assert out.getvalue() == "[python-9.1] Step 7/32 : RUN make\n" and not p.live
+
+
+def test_dry_run_after_one_variants_bump_lists_that_variant_alone(variants, calls):
+    """Nothing in an image names another variant, so a bump rebuilds one image."""
+    engine = FakeEngine()
+    for v in variants:
+        engine.add_current(v, tags=len(v.tags))
+    bumped = b"python 9.3.1 source\n"
+    with open(os.path.join(os.environ["WHISKEY_SOURCE_CACHE"], "Python-9.3.1.tgz"), "wb") as f:
+        f.write(bumped)
+    data = matrix_data()
+    data["variants"]["python-9.3"].update(python="9.3.1", source={
+        "file": "Python-9.3.1.tgz", "sha256": hashlib.sha256(bumped).hexdigest(),
+        "url": "https://upstream.invalid/Python-9.3.1.tgz", "unsigned": "a test tarball"})
+    outcomes, _ = build(matrix.parse(data), engine, dry_run=True)
+    assert results(outcomes) == [("python-9.1", "unchanged"), ("python-9.2", "unchanged"),
+                                 ("python-9.3", "would build")]
