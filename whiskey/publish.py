@@ -181,7 +181,7 @@ def push_variant(client: Any, variant: Variant, registry: str,
                        digest=digests[0] if digests else "", detail=str(exc))
     shown = "; ".join("%s (%s)" % (", ".join([refs[0]] + [":" + r.rsplit(":", 1)[1]
                                                          for r in refs[1:]]), d)
-                      for (_, refs), d in zip(todo, digests))
+                      for (_, refs), d in zip(todo, digests, strict=True))
     return Outcome(variant, "pushed", time.time() - start, refs=pushed, digest=digests[0],
                    detail=shown)
 

@@ -9,7 +9,11 @@ import json
 import os
 import re
 import shlex
+import shutil
+import signal
+import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -91,7 +95,7 @@ def test_list_offline_lists_every_variant_with_tags(env, variants):
     assert lines[0].split() == ["VARIANT", "PYTHON", "INTERPRETER", "BASE", "TAGS", "SOURCES",
                                 "HERE"]
     assert len(lines) == 1 + len(variants)
-    for v, line in zip(variants, lines[1:]):
+    for v, line in zip(variants, lines[1:], strict=True):
         assert line.split() == [v.name, v.python, v.interpreter, v.base, ",".join(v.tags), "-"]
     assert {line.split()[2] for line in lines[1:]} == {"compiled", "distribution"}
 
@@ -299,3 +303,38 @@ def test_build_py_finds_the_command_past_global_options():
     assert script._command(["--matrix", "m.yaml", "test", "-e", "unit"]) == "test"
     assert script._command(["test", "--", "-k", "x"]) == "test"
     assert script._command(["--help"]) is None
+
+
+# -- build.py itself: the Python it runs on, and its .venv/ ----------------------------------
+
+def test_an_older_python_is_told_the_floor_in_one_line(env):
+    # The floor check runs before anything else; here a 3.9 is simulated.
+    code = ("import runpy, sys; sys.version_info = (3, 9, 18, 'final', 0); "
+            "sys.argv = ['build.py', 'list']; runpy.run_path(%r, run_name='__main__')"
+            % os.path.join(ROOT, "build.py"))
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert (p.returncode, p.stdout) == (1, "")
+    assert p.stderr == ("build.py: error: this is Python 3.9.18 (%s); build.py needs Python "
+                        "3.11 or newer\n" % sys.executable)
+
+
+def test_ctrl_c_while_creating_the_venv_removes_it_in_one_line(env, tmp_path):
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    shutil.copy(os.path.join(ROOT, "build.py"), str(checkout))
+    (checkout / "requirements.txt").write_text("")
+    # -S: no site-packages, so docker is not importable and build.py makes .venv/.
+    p = subprocess.Popen([sys.executable, "-S", str(checkout / "build.py"), "list"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    deadline = time.time() + 30
+    while not (checkout / ".venv").exists() and time.time() < deadline:
+        time.sleep(0.01)
+    os.killpg(p.pid, signal.SIGINT)  # as Ctrl-C does: to the whole foreground group
+    out, err = p.communicate(timeout=60)
+    assert (p.returncode, out) == (130, "")
+    assert err.splitlines() == [
+        "build.py: creating .venv/ with requirements.txt",
+        "build.py: error: interrupted while creating .venv/; removed it, the next run makes it "
+        "again"]
+    assert not (checkout / ".venv").exists()

@@ -247,7 +247,7 @@ def test_a_first_build_builds_and_tags_every_variant(variants, calls):
     # Each variant's runtime image (the Dockerfile's runtime stage) is built first.
     assert [t for t, _, _ in engine.builds] == [
         "%s:%s" % (repo, n) for n in NAMES for repo in (runtime_repo, REPO)]
-    for v, o in zip(variants, outcomes):
+    for v, o in zip(variants, outcomes, strict=True):
         assert set("%s:%s" % (repo, t) for t in v.tags
                    for repo in (REPO, runtime_repo)) <= set(engine.tagged)
         assert o.detail == ("tags " + ", ".join("%s:%s" % (REPO, t) for t in v.tags)
@@ -291,7 +291,7 @@ def test_a_second_run_retags_and_builds_nothing(variants, calls):
     assert (len(calls.fetched), len(calls.bases)) == (fetched, bases)  # nothing fetched either
     assert sorted(engine.tagged) == sorted("%s:%s" % (repo, t) for v in variants for t in v.tags
                                            for repo in (REPO, images.runtime_repository(REPO)))
-    for v, o in zip(variants, outcomes):
+    for v, o in zip(variants, outcomes, strict=True):
         assert o.detail == "inputs hash %s" % context.plan(v).inputs_hash[:12]
 
 
