@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 
-from . import sources
+from . import sources, text
 from .heartbeat import Heartbeat
 
 # Same spirit as the official -slim images: no docs, man pages or locales.
@@ -110,7 +110,7 @@ Acquire::Check-Valid-Until "false";
 """
 
 
-def create(client, name, workdir=None, say=print):
+def create(client, name, workdir=None, say=text.log):
     """debootstrap ``name``'s suite and import it as ``name``. Returns the image id.
 
     debootstrap takes minutes: a heartbeat says every 20 s that it is alive.
@@ -172,7 +172,7 @@ def image_id(client, name):
         return None
 
 
-def refresh(client, name, log=print, pull=True):
+def refresh(client, name, log=text.log, pull=True):
     """Get ``name`` anew: pull it, else (or with pull=False) debootstrap it.
 
     Returns "pulled" or "created".
@@ -190,7 +190,7 @@ def refresh(client, name, log=print, pull=True):
     return "created"
 
 
-def ensure(client, name, log=print, pull=True):
+def ensure(client, name, log=text.log, pull=True):
     """Make sure the engine has ``name``: use it, else pull it, else debootstrap it.
 
     Returns how it was obtained: "present", "pulled" or "created".

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import NoReturn
 
 from . import matrix, settings, text
 
@@ -42,13 +43,13 @@ class UsageError(ValueError):
     """Bad input on the command line; the message says which."""
 
 
-def _positive(text):
+def _positive(given):
     try:
-        value = int(text)
+        value = int(given)
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError("must be a whole number of at least 1, got %r" % text)
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1, got %r" % given)
     return value
 
 
@@ -74,10 +75,9 @@ def cmd_sources(args):
     results = {}
     if args.origin:
         artifacts = [a for v in variants for a in v.artifacts]
-        results = sources.fill_from(args.origin, artifacts, _ca_bundle(args),
-                                    log=lambda t: print(t, file=sys.stderr))
+        results = sources.fill_from(args.origin, artifacts, _ca_bundle(args))
         for name, result in sorted(results.items()):
-            print("%s: %s" % (name, result), file=sys.stderr)
+            text.log("%s: %s" % (name, result))
     rows = sources.status(variants)
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=1))
@@ -96,11 +96,11 @@ def cmd_sources(args):
     # that provided nothing while files are still missing.
     rejected = [n for n, r in sorted(results.items()) if r.startswith(sources.REJECTED)]
     for name in rejected:
-        print("error: %s from %s: %s" % (name, args.origin, results[name]), file=sys.stderr)
+        text.error("%s from %s: %s" % (name, args.origin, results[name]))
     useless = (args.origin and not any(r in ("added", "cached") for r in results.values())
                and any(r.state != "verified" for r in rows))
     if useless:
-        print("error: %s provided none of the missing files" % args.origin, file=sys.stderr)
+        text.error("%s provided none of the missing files" % args.origin)
     return 1 if rejected or useless else 0
 
 
@@ -128,11 +128,10 @@ def cmd_update(args):
     matrix.parse_text(new_text, args.matrix)  # the result must still be a valid matrix
     with open(args.matrix, "w") as f:
         f.write(new_text)
-    print("%s: %d pins updated" % (args.matrix, len(rows) - 1), file=sys.stderr)
+    text.log("%s: %d pins updated" % (args.matrix, len(rows) - 1))
     if os.path.abspath(args.matrix) == os.path.abspath(matrix.DEFAULT_PATH):
         render.write(matrix.load(args.matrix))
-        print("versions/ rendered again: review and commit matrix.yaml and versions/",
-              file=sys.stderr)
+        text.log("versions/ rendered again: review and commit matrix.yaml and versions/")
     return 0
 
 
@@ -144,7 +143,7 @@ def cmd_sbom(args):
     if args.output:
         with open(args.output, "w") as f:
             f.write(text_out)
-        print("%s: %d components" % (args.output, len(doc["components"])), file=sys.stderr)
+        text.log("%s: %d components" % (args.output, len(doc["components"])))
     else:
         sys.stdout.write(text_out)
     return 0
@@ -156,10 +155,9 @@ def cmd_render(args):
     if args.check:
         problems = render.check(variants)
         for p in problems:
-            print(p, file=sys.stderr)
+            text.log(p)
         if problems:
-            print("versions/ is stale: run ./build.py render and commit the result",
-                  file=sys.stderr)
+            text.error("versions/ is stale: run ./build.py render and commit the result")
             return 1
         print("versions/ matches templates/ and matrix.yaml (%d variants)" % len(variants))
         return 0
@@ -192,7 +190,7 @@ def cmd_build(args):
     if args.json:
         print(json.dumps([o.as_dict() for o in outcomes], indent=1))
     else:
-        print("\n" + orchestrate.summary(outcomes))
+        print(orchestrate.summary(outcomes))
     return 1 if any(o.result == "failed" for o in outcomes) else 0
 
 
@@ -206,12 +204,12 @@ def _test_tools() -> None:
         pass
     locked = os.path.join(matrix.ROOT, "requirements-test.txt")
     if os.path.abspath(sys.prefix) != os.path.join(matrix.ROOT, ".venv"):
-        raise SystemExit("error: tox is not installed; install the test tools with "
+        raise SystemExit(text.ERROR + "tox is not installed; install the test tools with "
                          "`pip install --require-hashes -r %s`" % locked)
-    print("build.py: adding the test tools to .venv/ (requirements-test.txt)", file=sys.stderr)
+    text.log("build.py: adding the test tools to .venv/ (requirements-test.txt)")
     if subprocess.call([sys.executable, "-m", "pip", "install", "--quiet", "--require-hashes",
                         "-r", locked]) != 0:
-        raise SystemExit("error: could not install requirements-test.txt into .venv/ "
+        raise SystemExit(text.ERROR + "could not install requirements-test.txt into .venv/ "
                          "(pip's message is above)")
 
 
@@ -224,7 +222,7 @@ def cmd_test(args):
     envs = args.env or "unit,lint,behaviour"
     cmd = [sys.executable, "-m", "tox", "-e", envs] + (["--"] + args.pytest_args
                                                       if args.pytest_args else [])
-    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+    text.log("+ " + " ".join(cmd))
     return subprocess.call(cmd, cwd=matrix.ROOT, env=env)
 
 
@@ -234,10 +232,10 @@ def cmd_push(args: argparse.Namespace) -> int:
     outcomes = publish.push(variants, args.registry,
                             repository=args.repository or images.DEFAULT_REPOSITORY,
                             tag_suffix=args.tag_suffix)
-    print("\n" + publish.summary(outcomes))
+    print(publish.summary(outcomes))
     problems = publish.problems(outcomes, explicit=bool(args.variants))
     for p in problems:
-        print("error: %s" % p, file=sys.stderr)
+        text.error(p)
     return 1 if problems else 0
 
 
@@ -256,8 +254,16 @@ def _ca_bundle_option(s: argparse.ArgumentParser, used_for: str) -> None:
     s.add_argument("--ca-bundle", help="extra CA bundle for %s (also $WHISKEY_CA_BUNDLE)" % used_for)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors (every command's) carry the one error prefix."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, text.ERROR + message + "\n")
+
+
 def parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="build.py", description="Render, build and test the whiskey S2I builder images.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--matrix", default=matrix.DEFAULT_PATH, help="the matrix file (default: %(default)s)")
@@ -413,12 +419,13 @@ def main(argv=None):
     try:
         return args.func(args)
     except (matrix.MatrixError, UsageError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
+        text.error(str(exc))
         return 2
     except (BuildError, SourceError, BaseImageError, PushError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
+        text.error(str(exc))
         return 1
     except KeyboardInterrupt:
+        text.error("interrupted")
         return 130
     except BrokenPipeError:  # output piped into head and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from . import matrix, settings
+from . import matrix, settings, text
 from .context import Plan, tar
 from .matrix import Artifact, Variant
 
@@ -157,7 +157,7 @@ def _build_target(docker_client: Any, build: Plan, verified: Mapping[Artifact, s
 
 
 def build_shared(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
-                 log: Log = print) -> float:
+                 log: Log = text.log) -> float:
     """Build the stages every variant on the plan's base shares (runtime-base and
     builder-base), untagged; the seconds it took.  Done once per base before
     variants are built in parallel, so that each of them finds these layers in
@@ -168,7 +168,7 @@ def build_shared(docker_client: Any, build: Plan, verified: Mapping[Artifact, st
 
 
 def build(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
-          repository: str = DEFAULT_REPOSITORY, log: Log = print) -> Result:
+          repository: str = DEFAULT_REPOSITORY, log: Log = text.log) -> Result:
     """Build the plan's runtime image, then its builder (which reuses every shared
     stage from the first build); tag each with every tag of the variant."""
     variant = build.variant

@@ -20,7 +20,7 @@ import re
 import time
 from typing import Any, List, Mapping, Optional, Sequence
 
-from . import baseimage, context, images, outcome, settings
+from . import baseimage, context, images, outcome, settings, text
 from .images import Log
 from .matrix import Variant
 from .outcome import Outcome
@@ -46,8 +46,8 @@ class PushError(RuntimeError):
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "explanation", None) or exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
+    said = str(getattr(exc, "explanation", None) or exc).strip()
+    return said.splitlines()[0] if said else exc.__class__.__name__
 
 
 def parse_registry(registry: str) -> str:
@@ -93,7 +93,7 @@ def target(registry: str, tag: str, name: str = PUBLISHED_NAME, suffix: str = ""
 
 
 def login(client: Any, registry: str, environ: Optional[Mapping[str, str]] = None,
-          log: Log = print) -> bool:
+          log: Log = text.log) -> bool:
     """Log in to the registry's host if $WHISKEY_REGISTRY_USER/_PASSWORD are set.
 
     Returns whether it logged in.  Without them, the engine client's own
@@ -137,7 +137,7 @@ def push_ref(client: Any, ref: str) -> str:
 
 
 def push_variant(client: Any, variant: Variant, registry: str,
-                 repository: str = images.DEFAULT_REPOSITORY, log: Log = print,
+                 repository: str = images.DEFAULT_REPOSITORY, log: Log = text.log,
                  tag_suffix: str = "") -> Outcome:
     """Tag and push every tag of variant's builder, then of its runtime image, each tag
     with `tag_suffix` appended; an Outcome (never raises for this variant's problems).
@@ -187,7 +187,7 @@ def push_variant(client: Any, variant: Variant, registry: str,
 
 
 def push(variants: Sequence[Variant], registry: str, repository: str = images.DEFAULT_REPOSITORY,
-         docker_client: Any = None, log: Log = print,
+         docker_client: Any = None, log: Log = text.log,
          environ: Optional[Mapping[str, str]] = None, tag_suffix: str = "") -> List[Outcome]:
     """Push every variant in turn; a list of Outcome in the order given.
 

@@ -29,7 +29,7 @@ from urllib.error import URLError
 from urllib.parse import urljoin
 from urllib.request import Request, urlopen
 
-from . import settings
+from . import settings, text
 
 TIMEOUT = 30
 
@@ -109,14 +109,14 @@ def index_files(project, ctx):
                                  (f.get("hashes") or {}).get("sha256"),
                                  f.get("requires-python"), bool(f.get("yanked"))))
         return out
-    for attrs, text in re.findall(r"<a([^>]*)>([^<]+)</a>", body):
+    for attrs, name in re.findall(r"<a([^>]*)>([^<]+)</a>", body):
         href = re.search(r'href="([^"]+)"', attrs)
         if not href:
             continue
         url = urljoin(base, html.unescape(href.group(1)))
         sha = re.search(r"#sha256=([0-9a-f]{64})", url)
         rp = re.search(r'data-requires-python="([^"]*)"', attrs)
-        out.append(IndexFile(text.strip(), url.split("#")[0] if sha else url,
+        out.append(IndexFile(name.strip(), url.split("#")[0] if sha else url,
                              sha.group(1) if sha else None,
                              html.unescape(rp.group(1)) if rp else None,
                              "data-yanked" in attrs))
@@ -142,8 +142,8 @@ def apt_source_uris():
             if f.endswith((".list", ".sources")):
                 texts.append(open(os.path.join(d, f)).read())
     uris = []
-    for text in texts:
-        for uri in re.findall(r"(?:URIs:\s*|^deb(?:-src)?\s+(?:\[[^]]*\]\s+)?)(\S+)", text, re.M):
+    for listing in texts:
+        for uri in re.findall(r"(?:URIs:\s*|^deb(?:-src)?\s+(?:\[[^]]*\]\s+)?)(\S+)", listing, re.M):
             if uri not in uris:
                 uris.append(uri)
     return uris
@@ -211,7 +211,7 @@ def _download(url, dest, ctx):
             os.remove(tmp)
 
 
-def fetch(artifact, ca_bundle=None, log=print):
+def fetch(artifact, ca_bundle=None, log=text.log):
     """Path of a verified copy of artifact in the cache, fetching it if needed."""
     cache = cache_dir()
     if not os.path.isdir(cache):
@@ -302,7 +302,7 @@ def check_signature(artifact, path, asc_path, keyring_path):
         sig.fingerprint, made, " (the key has expired since)" if expired else "")
 
 
-def verify_signature(artifact, path, ca_bundle=None, log=print):
+def verify_signature(artifact, path, ca_bundle=None, log=text.log):
     """Fetch artifact's signature and key (pinned, cached) and check path; a description."""
     sig = artifact.signature
     asc = fetch(sig.asc, ca_bundle, log)
@@ -401,7 +401,7 @@ def status(variants):
     return out
 
 
-def fill_from(origin, artifacts, ca_bundle=None, log=print):
+def fill_from(origin, artifacts, ca_bundle=None, log=text.log):
     """Copy artifacts into the cache from a directory or a base URL; verified.
 
     Returns {file: result} where result is "cached" (already there and

@@ -1,4 +1,19 @@
-"""Plain-text output shared by the commands."""
+"""Plain-text output shared by the commands: results go to stdout, and every log,
+progress and error line to stderr, through log() and error() here."""
+
+import sys
+
+ERROR = "build.py: error: "  # every error line's prefix, as argparse's own (and build.py's)
+
+
+def log(message: str) -> None:
+    """A log or progress line, on stderr: stdout holds results only."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def error(message: str) -> None:
+    """An error line, on stderr: `build.py: error: <message>`."""
+    print(ERROR + message, file=sys.stderr, flush=True)
 
 
 def table(rows):

@@ -461,7 +461,7 @@ def test_ci_matrix_of_some_variants_keeps_the_order_given(env):
 def test_ci_matrix_unknown_variant(env):
     p = build_py(env, "ci-matrix", "python-4.0")
     assert p.returncode == 2
-    assert p.stderr.startswith("error: unknown variant python-4.0")
+    assert p.stderr.startswith("build.py: error: unknown variant python-4.0")
 
 
 @pytest.fixture
@@ -640,7 +640,7 @@ def test_push_cli_takes_a_tag_suffix():
 def test_push_cli_bad_tag_suffix_is_one_line(env):
     p = build_py(env, "push", "python-3.11", "--registry", "example.invalid/ns", "--tag-suffix=/x")
     assert p.returncode == 1
-    assert p.stderr.startswith("error: --tag-suffix '/x': ")
+    assert p.stderr.startswith("build.py: error: --tag-suffix '/x': ")
     assert p.stderr.count("\n") == 1
 
 
@@ -703,16 +703,34 @@ def test_login_only_when_both_variables_are_set(v311):
     assert "set both WHISKEY_REGISTRY_USER and WHISKEY_REGISTRY_PASSWORD" in str(exc.value)
 
 
+@pytest.mark.parametrize("json_out", [False])
+def test_push_cli_logs_to_stderr_and_prints_only_its_result(v311, monkeypatch, capsys, json_out):
+    monkeypatch.setattr(images, "client", lambda: FakeEngine(local(v311)))
+    monkeypatch.delenv(publish.ENV_USER, raising=False)
+    monkeypatch.delenv(publish.ENV_PASSWORD, raising=False)
+    argv = ["push", "python-3.11", "--registry", "example.invalid/ns"] + ["--json"] * json_out
+    assert cli.main(argv) == 0
+    out, err = capsys.readouterr()
+    if json_out:
+        (pushed,) = json.loads(out)
+        assert (pushed["variant"], pushed["result"]) == ("python-3.11", "pushed")
+        assert pushed["refs"][0] == "example.invalid/ns/whiskey:python-3.11"
+    else:
+        assert out.startswith("VARIANT ") and out.splitlines()[1].split()[:2] == [
+            "python-3.11", "pushed"]
+    assert err.splitlines()[0] == "[python-3.11] pushing example.invalid/ns/whiskey:python-3.11"
+
+
 def test_push_cli_errors_are_one_line(env):
     p = build_py(env, "push", "python-3.11", "--registry", "team/x")
     assert p.returncode == 1
-    assert p.stderr.startswith("error: --registry 'team/x': ")
+    assert p.stderr.startswith("build.py: error: --registry 'team/x': ")
     assert p.stderr.count("\n") == 1
     p = build_py(env, "push", "python-3.11", "--registry", "example.invalid/ns")
     assert p.returncode == 1
     assert "no Docker engine answers" in p.stderr and "Traceback" not in p.stderr
     p = build_py(env, "push", "python-9.9", "--registry", "example.invalid/ns")
-    assert p.returncode == 2 and p.stderr.startswith("error: unknown variant python-9.9")
+    assert p.returncode == 2 and p.stderr.startswith("build.py: error: unknown variant python-9.9")
 
 
 def test_push_requires_a_registry(env):

@@ -18,7 +18,7 @@ import time
 import pytest
 import yaml
 
-from whiskey import cli, matrix
+from whiskey import cli, images, matrix
 
 from .conftest import ROOT, build_py
 
@@ -111,7 +111,7 @@ def test_list_offline_some_variants(env):
 def test_list_unknown_variant(env, variants):
     p = build_py(env, "list", "--offline", "python-4.0")
     assert p.returncode == 2
-    assert p.stderr.startswith("error: unknown variant python-4.0 (known: ")
+    assert p.stderr.startswith("build.py: error: unknown variant python-4.0 (known: ")
     assert ", ".join(v.name for v in variants) in p.stderr
 
 
@@ -126,7 +126,7 @@ def test_broken_matrix_names_variant_and_key(env, tmp_path):
     assert p.stdout == ""
     assert "variant 'python-3.4'" in p.stderr
     assert "key 'pins.wheel'" in p.stderr
-    assert p.stderr.startswith("error: ")
+    assert p.stderr.startswith("build.py: error: ")
     assert "Traceback" not in p.stderr
 
 
@@ -137,7 +137,7 @@ def test_a_source_tarball_without_a_readable_version_is_a_one_line_error(env, tm
     p = build_py(env, "--matrix", str(bad), "list", "--offline")
     assert "Traceback" not in p.stderr
     assert p.returncode == 2
-    assert p.stderr.startswith("error: matrix.yaml: variant 'python-3.4', key 'source.file'")
+    assert p.stderr.startswith("build.py: error: matrix.yaml: variant 'python-3.4', key 'source.file'")
 
 
 def test_matrix_option_reads_another_file(env, tmp_path):
@@ -207,7 +207,7 @@ def test_build_unknown_variant_fails_before_docker(env, variants):
     p = build_py(env, "build", "no-such-variant")
     assert p.returncode == 2, p.stderr
     # The message is matrix.select's, not a Docker connection error.
-    assert p.stderr.strip() == "error: unknown variant no-such-variant (known: %s)" % (
+    assert p.stderr.strip() == "build.py: error: unknown variant no-such-variant (known: %s)" % (
         ", ".join(v.name for v in variants))
     assert "Docker" not in p.stderr
     assert "Traceback" not in p.stderr
@@ -217,7 +217,7 @@ def test_build_unknown_variant_fails_before_docker(env, variants):
 def test_base_unknown_variant_fails_before_docker(env):
     p = build_py(env, "base", "python-0.1")
     assert p.returncode == 2
-    assert p.stderr.startswith("error: unknown variant python-0.1 (known: ")
+    assert p.stderr.startswith("build.py: error: unknown variant python-0.1 (known: ")
 
 
 def test_build_without_docker_is_a_clean_error(env):
@@ -228,6 +228,21 @@ def test_build_without_docker_is_a_clean_error(env):
     assert p.returncode != 0
     assert "no Docker engine answers" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_base_logs_to_stderr_and_prints_each_bases_result(monkeypatch, capsys):
+    import docker.errors
+
+    class Images(object):
+        def get(self, name):
+            raise docker.errors.ImageNotFound(name)
+
+        def pull(self, name):
+            pass
+    monkeypatch.setattr(images, "client", lambda: type("Engine", (), {"images": Images()})())
+    assert cli.main(["base", "python-3.11"]) == 0
+    assert capsys.readouterr() == ("debian:bookworm-slim: pulled\n",
+                                   "pulling debian:bookworm-slim\n")
 
 
 @pytest.mark.parametrize("argv, variants, passed", [
@@ -252,7 +267,7 @@ def test_arguments_after_a_double_dash_go_to_pytest(monkeypatch, argv, variants,
 def test_test_refuses_an_unknown_variant_before_running_anything(monkeypatch, capsys):
     monkeypatch.setattr(cli.subprocess, "call", lambda *a, **k: pytest.fail("ran tox"))
     assert cli.main(["test", "python-9.9"]) == 2
-    assert capsys.readouterr().err.startswith("error: unknown variant python-9.9")
+    assert capsys.readouterr().err.startswith("build.py: error: unknown variant python-9.9")
 
 
 def test_list_as_json(env):
@@ -264,17 +279,17 @@ def test_list_as_json(env):
 
 
 @pytest.mark.parametrize("argv, code, message", [
-    (["list", "nope"], 2, "error: unknown variant nope"),
-    (["--matrix", "/nonexistent/matrix.yaml", "render"], 2, "error: cannot read the matrix file"),
-    (["base", "nope"], 2, "error: unknown variant nope"),
-    (["build", "nope"], 2, "error: unknown variant nope"),
-    (["build", "--jobs", "0"], 2, "build.py build: error: argument -j/--jobs: must be a whole"),
-    (["test", "nope"], 2, "error: unknown variant nope"),
-    (["push"], 2, "build.py push: error: the following arguments are required: --registry"),
-    (["push", "--registry", "Bad Host/x"], 1, "error: --registry 'Bad Host/x'"),
-    (["ci-matrix", "nope"], 2, "error: unknown variant nope"),
-    (["sources", "--from", "/nonexistent"], 1, "error: --from /nonexistent: not a directory"),
-    (["list", "--ca-bundle", "/nonexistent"], 2, "error: the CA bundle /nonexistent is not a file"),
+    (["list", "nope"], 2, "build.py: error: unknown variant nope"),
+    (["--matrix", "/nonexistent/matrix.yaml", "render"], 2, "build.py: error: cannot read the matrix file"),
+    (["base", "nope"], 2, "build.py: error: unknown variant nope"),
+    (["build", "nope"], 2, "build.py: error: unknown variant nope"),
+    (["build", "--jobs", "0"], 2, "build.py: error: argument -j/--jobs: must be a whole"),
+    (["test", "nope"], 2, "build.py: error: unknown variant nope"),
+    (["push"], 2, "build.py: error: the following arguments are required: --registry"),
+    (["push", "--registry", "Bad Host/x"], 1, "build.py: error: --registry 'Bad Host/x'"),
+    (["ci-matrix", "nope"], 2, "build.py: error: unknown variant nope"),
+    (["sources", "--from", "/nonexistent"], 1, "build.py: error: --from /nonexistent: not a directory"),
+    (["list", "--ca-bundle", "/nonexistent"], 2, "build.py: error: the CA bundle /nonexistent is not a file"),
     (["frobnicate"], 2, "build.py: error: argument COMMAND: invalid choice: 'frobnicate'"),
 ])
 def test_bad_input_to_every_command_is_one_line_and_a_non_zero_code(env, argv, code, message):
@@ -290,7 +305,7 @@ def test_test_tools_outside_build_pys_venv_are_named_not_installed(monkeypatch):
     monkeypatch.setattr(sys, "prefix", "/usr")
     with pytest.raises(SystemExit) as exc:
         cli._test_tools()
-    assert str(exc.value) == ("error: tox is not installed; install the test tools with "
+    assert str(exc.value) == ("build.py: error: tox is not installed; install the test tools with "
                               "`pip install --require-hashes -r %s/requirements-test.txt`"
                               % matrix.ROOT)
 

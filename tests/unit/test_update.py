@@ -135,7 +135,7 @@ def test_an_unreachable_index_is_one_line(env, matrix_file):
     env["PIP_INDEX_URL"] = "http://127.0.0.1:9/simple/"
     p = build_py(env, "--matrix", str(matrix_file), "update")
     assert p.returncode == 1
-    assert p.stderr.startswith("error: cannot read the package index")
+    assert p.stderr.startswith("build.py: error: cannot read the package index")
     assert "Traceback" not in p.stderr
     assert matrix_file.read_text() == MATRIX
 
