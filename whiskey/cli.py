@@ -3,11 +3,12 @@
 import argparse
 import json
 import os
+import ssl
 import subprocess
 import sys
 from typing import NoReturn
 
-from . import matrix, settings, text
+from . import UsageError, matrix, settings, text
 
 EXAMPLES = """\
 examples:
@@ -32,15 +33,21 @@ examples:
 
 
 def _ca_bundle(args):
+    """The extra CA bundle (--ca-bundle, else $WHISKEY_CA_BUNDLE), checked to load."""
+    from . import sources
     bundle = settings.ca_bundle(getattr(args, "ca_bundle", None))
-    if bundle and not os.path.isfile(bundle):
-        raise UsageError("the CA bundle %s is not a file (--ca-bundle or $WHISKEY_CA_BUNDLE)"
-                         % bundle)
+    if not bundle:
+        return None
+    said = "the CA bundle %s (--ca-bundle or $WHISKEY_CA_BUNDLE)" % bundle
+    if not os.path.isfile(bundle):
+        raise UsageError("%s is not a file" % said)
+    try:
+        sources.ssl_context(bundle)
+    except ssl.SSLError:
+        raise UsageError("%s holds no PEM certificate" % said) from None
+    except OSError as exc:
+        raise UsageError("%s cannot be read: %s" % (said, exc.strerror)) from None
     return bundle
-
-
-class UsageError(ValueError):
-    """Bad input on the command line; the message says which."""
 
 
 def _positive(given):
@@ -56,16 +63,17 @@ def _positive(given):
 def cmd_list(args):
     from . import sources
     variants = matrix.select(matrix.load(args.matrix), args.variants)
+    ca_bundle = None if args.offline else _ca_bundle(args)
     rows = [("VARIANT", "PYTHON", "INTERPRETER", "BASE", "TAGS", "SOURCES HERE")]
     data = []
     for v in variants:
-        ok, why = (True, "") if args.offline else sources.availability(v, _ca_bundle(args))
+        ok, why = (True, "") if args.offline else sources.availability(v, ca_bundle)
         rows.append((v.name, v.python, v.interpreter, v.base, ",".join(v.tags),
                      "-" if args.offline else ("yes" if ok else "no: " + why)))
         data.append({"variant": v.name, "python": v.python, "interpreter": v.interpreter,
                      "base": v.base, "tags": v.tags,
                      "sources": None if args.offline else {"obtainable": ok, "why": why or None}})
-    print(json.dumps(data, indent=1) if args.json else text.table(rows))
+    text.out(json.dumps(data, indent=1) if args.json else text.table(rows))
     return 0
 
 
@@ -80,17 +88,17 @@ def cmd_sources(args):
             text.log("%s: %s" % (name, result))
     rows = sources.status(variants)
     if args.json:
-        print(json.dumps([r.as_dict() for r in rows], indent=1))
+        text.out(json.dumps([r.as_dict() for r in rows], indent=1))
     else:
         table = [("VARIANT", "FILE", "STATE", "SHA256", "WHERE", "SIGNATURE")]
         table += [(r.variant, r.artifact.file, r.state, r.artifact.sha256[:12], r.where,
                    r.signature) for r in rows]
-        print(text.table(table))
+        text.out(text.table(table))
         for v in variants:
             if not v.compiled:
-                print("%s: the interpreter is Debian's python%s package on %s: no tarball; apt "
-                      "checks it against the archive's OpenPGP-signed Release file"
-                      % (v.name, v.major_minor, v.base))
+                text.out("%s: the interpreter is Debian's python%s package on %s: no tarball; "
+                         "apt checks it against the archive's OpenPGP-signed Release file"
+                         % (v.name, v.major_minor, v.base))
     # A file the origin lacks may still come from its usual places; a file
     # whose bytes are not the pinned ones is an error, and so is an origin
     # that provided nothing while files are still missing.
@@ -120,11 +128,14 @@ def cmd_update(args):
     rows = [("VARIANT", "PIN", "FROM", "TO")]
     rows += [(c.variant, c.pin, c.old.file, c.new_file) for c in changes]
     rows += [(c.variant, "python", c.old, "%s (%s)" % (c.new, c.package)) for c in interpreters]
-    print(text.table(rows) if len(rows) > 1 else "every pin is the newest its variant allows")
+    text.out(text.table(rows) if len(rows) > 1 else "every pin is the newest its variant allows")
     if len(rows) == 1 or args.dry_run:
         return 0
-    with open(args.matrix) as f:
-        new_text = update.rewrite_python(update.rewrite(f.read(), changes), interpreters)
+    with open(args.matrix, encoding="utf-8") as f:
+        try:
+            new_text = update.rewrite_python(update.rewrite(f.read(), changes), interpreters)
+        except matrix.MatrixError as exc:
+            raise matrix.in_file(args.matrix, exc) from None
     matrix.parse_text(new_text, args.matrix)  # the result must still be a valid matrix
     with open(args.matrix, "w") as f:
         f.write(new_text)
@@ -138,14 +149,15 @@ def cmd_update(args):
 def cmd_sbom(args):
     from . import images, sbom
     (variant,) = matrix.select(matrix.load(args.matrix), [args.variant])
-    doc = sbom.for_image(images.client(), variant, args.repository, runtime=args.runtime)
+    repository = images.check_repository(args.repository)
+    doc = sbom.for_image(images.client(), variant, repository, runtime=args.runtime)
     text_out = json.dumps(doc, indent=1) + "\n"
     if args.output:
         with open(args.output, "w") as f:
             f.write(text_out)
         text.log("%s: %d components" % (args.output, len(doc["components"])))
     else:
-        sys.stdout.write(text_out)
+        text.out(text_out, end="")
     return 0
 
 
@@ -159,10 +171,10 @@ def cmd_render(args):
         if problems:
             text.error("versions/ is stale: run ./build.py render and commit the result")
             return 1
-        print("versions/ matches templates/ and matrix.yaml (%d variants)" % len(variants))
+        text.out("versions/ matches templates/ and matrix.yaml (%d variants)" % len(variants))
         return 0
     written = render.write(variants)
-    print("rendered %d files for %d variants into versions/" % (len(written), len(variants)))
+    text.out("rendered %d files for %d variants into versions/" % (len(written), len(variants)))
     return 0
 
 
@@ -172,25 +184,26 @@ def cmd_base(args):
     c = images.client()
     for base in bases:
         how = baseimage.ensure(c, base, pull=not args.no_pull)
-        print("%s: %s" % (base, how))
+        text.out("%s: %s" % (base, how))
     return 0
 
 
 def cmd_build(args):
-    from . import orchestrate, render
+    from . import images, orchestrate, render
     variants = matrix.select(matrix.load(args.matrix), args.variants)
     if args.print:
         for v in variants:
-            sys.stdout.write(render.render_variant(v)["Dockerfile"])
+            text.out(render.render_variant(v)["Dockerfile"], end="")
         return 0
+    repository = images.check_repository(args.repository)
     outcomes = orchestrate.build_many(
-        variants, explicit=bool(args.variants), repository=args.repository,
-        ca_bundle=_ca_bundle(args), jobs=args.jobs, force=args.force, verbose=args.verbose,
-        pull=args.pull, dry_run=args.dry_run)
+        variants, explicit=bool(args.variants), repository=repository, ca_bundle=_ca_bundle(args),
+        jobs=args.jobs, force=args.force, verbose=args.verbose, pull=args.pull,
+        dry_run=args.dry_run)
     if args.json:
-        print(json.dumps([o.as_dict() for o in outcomes], indent=1))
+        text.out(json.dumps([o.as_dict() for o in outcomes], indent=1))
     else:
-        print(orchestrate.summary(outcomes))
+        text.out(orchestrate.summary(outcomes))
     return 1 if any(o.result == "failed" for o in outcomes) else 0
 
 
@@ -229,10 +242,11 @@ def cmd_test(args):
 def cmd_push(args: argparse.Namespace) -> int:
     from . import images, publish
     variants = matrix.select(matrix.load(args.matrix), args.variants)
-    outcomes = publish.push(variants, args.registry,
-                            repository=args.repository or images.DEFAULT_REPOSITORY,
+    repository = images.check_repository(
+        images.DEFAULT_REPOSITORY if args.repository is None else args.repository)
+    outcomes = publish.push(variants, args.registry, repository=repository,
                             tag_suffix=args.tag_suffix)
-    print(publish.summary(outcomes))
+    text.out(publish.summary(outcomes))
     problems = publish.problems(outcomes, explicit=bool(args.variants))
     for p in problems:
         text.error(p)
@@ -241,7 +255,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 def cmd_ci_matrix(args):
     from . import ci
-    print(ci.matrix_json(matrix.select(matrix.load(args.matrix), args.variants)))
+    text.out(ci.matrix_json(matrix.select(matrix.load(args.matrix), args.variants)))
     return 0
 
 
@@ -418,7 +432,7 @@ def main(argv=None):
     from .sources import SourceError
     try:
         return args.func(args)
-    except (matrix.MatrixError, UsageError) as exc:
+    except UsageError as exc:  # the matrix's errors too
         text.error(str(exc))
         return 2
     except (BuildError, SourceError, BaseImageError, PushError) as exc:
@@ -428,5 +442,17 @@ def main(argv=None):
         text.error("interrupted")
         return 130
     except BrokenPipeError:  # output piped into head and the like
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
         return 0
+    except text.OutputError as exc:
+        _stdout_to_devnull()
+        text.error(str(exc))
+        return 1
+    except OSError as exc:  # whatever else the machine refuses, named in one line
+        text.error("%s%s" % (exc.strerror or exc, ": %s" % exc.filename if exc.filename else ""))
+        return 1
+
+
+def _stdout_to_devnull() -> None:
+    """What is left in stdout's buffer goes nowhere, so that exiting does not fail again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -9,12 +9,13 @@ goes into it, is decided by orchestrate.py from a context.Plan.
 from __future__ import annotations
 
 import datetime
+import re
 import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from . import matrix, settings, text
+from . import UsageError, matrix, settings, text
 from .context import Plan, tar
 from .matrix import Artifact, Variant
 
@@ -24,6 +25,15 @@ RUNTIME_TARGET = "runtime"
 SHARED_TARGET = "builder-base"  # the stages every variant on one base shares
 
 Log = Callable[[str], None]
+
+# Docker's reference grammar.  A path component of a repository name:
+COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
+COMPONENT_RULE = "lower-case letters and digits, separated by '.', '_' or '-'"
+# A first component names a registry host only if it has a dot or a port, or is
+# localhost; otherwise it is a namespace on the default public registry.
+HOST = re.compile(r"(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+(?=:)"
+                  r"|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?\Z")
+MAX_NAME = 255  # characters in a repository name, host included
 
 
 class BuildError(RuntimeError):
@@ -39,6 +49,23 @@ def client() -> Any:
         raise BuildError("no Docker engine answers (%s); start one, e.g. `bash .ci/run` "
                          "does on Debian" % exc) from exc
     return c
+
+
+def check_repository(repository: str) -> str:
+    """repository, when it can name images ([HOST[:PORT]/]NAME[/NAME...]); else a
+    UsageError naming it and what is wrong."""
+    said = "the image repository %r (--repository or $WHISKEY_REPOSITORY)" % repository
+    parts = repository.split("/")
+    if len(parts) > 1 and HOST.match(parts[0]):
+        parts = parts[1:]
+    for part in parts:
+        if not COMPONENT.match(part):
+            raise UsageError("%s: %s" % (said, "it is empty" if not repository else
+                                         "%r is not %s" % (part, COMPONENT_RULE)))
+    if len(runtime_repository(repository)) > MAX_NAME:
+        raise UsageError("%s: longer than the %d characters an image name may have with "
+                         "-runtime appended" % (said, MAX_NAME))
+    return repository
 
 
 def runtime_repository(repository: str = DEFAULT_REPOSITORY) -> str:

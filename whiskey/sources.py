@@ -29,7 +29,7 @@ from urllib.error import URLError
 from urllib.parse import urljoin
 from urllib.request import Request, urlopen
 
-from . import settings, text
+from . import UsageError, settings, text
 
 TIMEOUT = 30
 
@@ -48,6 +48,19 @@ class SignatureError(SourceError):
 
 def cache_dir():
     return settings.source_cache()
+
+
+def writable_cache():
+    """The source cache, made when missing; a UsageError naming it when it cannot be one."""
+    cache = cache_dir()
+    if os.path.exists(cache) and not os.path.isdir(cache):
+        raise UsageError("the source cache %s is not a directory (choose another with "
+                         "$WHISKEY_SOURCE_CACHE)" % cache)
+    try:
+        os.makedirs(cache, exist_ok=True)
+    except OSError as exc:
+        raise SourceError("cannot create the source cache %s: %s" % (cache, exc.strerror)) from None
+    return cache
 
 
 def sha256_of(path):
@@ -213,9 +226,7 @@ def _download(url, dest, ctx):
 
 def fetch(artifact, ca_bundle=None, log=text.log):
     """Path of a verified copy of artifact in the cache, fetching it if needed."""
-    cache = cache_dir()
-    if not os.path.isdir(cache):
-        os.makedirs(cache)
+    cache = writable_cache()
     path = os.path.join(cache, artifact.file)
     if os.path.exists(path):
         if sha256_of(path) == artifact.sha256:
@@ -408,12 +419,10 @@ def fill_from(origin, artifacts, ca_bundle=None, log=text.log):
     verified), "added", or the reason it was not (absent, wrong sha256).
     Nothing that fails verification is left in the cache.
     """
-    cache = cache_dir()
-    if not os.path.isdir(cache):
-        os.makedirs(cache)
     is_url = re.match(r"https?://", origin) is not None
     if not is_url and not os.path.isdir(origin):
-        raise SourceError("--from %s: not a directory or an http(s) URL" % origin)
+        raise UsageError("--from %s: not a directory or an http(s) URL" % origin)
+    cache = writable_cache()
     ctx = ssl_context(ca_bundle)
     results = {}
     for a in artifacts:

@@ -6,6 +6,22 @@ import sys
 ERROR = "build.py: error: "  # every error line's prefix, as argparse's own (and build.py's)
 
 
+class OutputError(RuntimeError):
+    """stdout cannot take a result (a full disk, say); the message says why."""
+
+
+def out(result: str, end: str = "\n") -> None:
+    """A result, on stdout, flushed: a failure to write it is an OutputError here, not a
+    traceback at exit.  A closed pipe (`| head`) stays a BrokenPipeError."""
+    try:
+        sys.stdout.write(result + end)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError("cannot write the output: %s" % (exc.strerror or exc)) from None
+
+
 def log(message: str) -> None:
     """A log or progress line, on stderr: stdout holds results only."""
     print(message, file=sys.stderr, flush=True)

@@ -21,7 +21,7 @@ import sys
 import pytest
 import yaml
 
-from whiskey import ci, cli, context, images, matrix, publish, render, settings
+from whiskey import UsageError, ci, cli, context, images, matrix, publish, render, settings
 
 from .conftest import ROOT, build_py
 
@@ -561,7 +561,7 @@ def test_registry_accepted(registry):
     ("example.invalid/Team", "'Team' is invalid"),
 ])
 def test_registry_rejected(registry, message):
-    with pytest.raises(publish.PushError) as exc:
+    with pytest.raises(UsageError) as exc:
         publish.parse_registry(registry)
     assert message in str(exc.value)
 
@@ -612,7 +612,7 @@ def test_a_tag_suffix_is_appended_to_every_pushed_tag(v311):
 ])
 def test_a_bad_tag_suffix_is_rejected_before_anything_is_pushed(v311, suffix, message):
     engine = FakeEngine(local(v311))
-    with pytest.raises(publish.PushError) as exc:
+    with pytest.raises(UsageError) as exc:
         publish.push([v311], "example.invalid/ns", docker_client=engine, log=lambda t: None,
                      environ={publish.ENV_USER: "ci", publish.ENV_PASSWORD: "s3cret"},
                      tag_suffix=suffix)
@@ -626,7 +626,7 @@ def test_the_longest_tag_suffix_allowed():
     longest = max(len(t) for t in v.tags)
     suffix = "-" * (publish.MAX_TAG - longest)
     assert publish.parse_tag_suffix(suffix, [v]) == suffix
-    with pytest.raises(publish.PushError):
+    with pytest.raises(UsageError):
         publish.parse_tag_suffix(suffix + "x", [v])
 
 
@@ -639,7 +639,7 @@ def test_push_cli_takes_a_tag_suffix():
 
 def test_push_cli_bad_tag_suffix_is_one_line(env):
     p = build_py(env, "push", "python-3.11", "--registry", "example.invalid/ns", "--tag-suffix=/x")
-    assert p.returncode == 1
+    assert p.returncode == 2
     assert p.stderr.startswith("build.py: error: --tag-suffix '/x': ")
     assert p.stderr.count("\n") == 1
 
@@ -723,7 +723,7 @@ def test_push_cli_logs_to_stderr_and_prints_only_its_result(v311, monkeypatch, c
 
 def test_push_cli_errors_are_one_line(env):
     p = build_py(env, "push", "python-3.11", "--registry", "team/x")
-    assert p.returncode == 1
+    assert p.returncode == 2
     assert p.stderr.startswith("build.py: error: --registry 'team/x': ")
     assert p.stderr.count("\n") == 1
     p = build_py(env, "push", "python-3.11", "--registry", "example.invalid/ns")

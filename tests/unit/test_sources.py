@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from whiskey import matrix, sources
+from whiskey import UsageError, matrix, sources
 from whiskey.matrix import Artifact
 
 from .conftest import build_py
@@ -434,7 +434,7 @@ def test_fill_from_a_url(offline, server):
 
 @pytest.mark.parametrize("origin", ["/no/such/dir", "ftp://mirror.invalid/src"])
 def test_fill_from_something_else_is_an_error(offline, origin):
-    with pytest.raises(sources.SourceError) as e:
+    with pytest.raises(UsageError) as e:
         sources.fill_from(origin, [Artifact("good-1.0.tar.gz", GOOD_SHA)], log=lambda m: None)
     assert str(e.value) == "--from %s: not a directory or an http(s) URL" % origin
 
@@ -568,7 +568,7 @@ def test_sources_json(env, small_matrix, offline):
 
 def test_sources_cli_errors(env, small_matrix, tmp_path):
     p = build_py(env, "--matrix", small_matrix, "sources", "--from", str(tmp_path / "nowhere"))
-    assert (p.returncode, p.stdout) == (1, "")
+    assert (p.returncode, p.stdout) == (2, "")
     assert p.stderr == ("build.py: error: --from %s: not a directory or an http(s) URL\n"
                         % (tmp_path / "nowhere"))
     p = build_py(env, "--matrix", small_matrix, "sources", "python-9.3")
