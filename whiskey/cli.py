@@ -29,6 +29,7 @@ examples:
   ./build.py push python-3.11 --registry registry.example:5000/team
                                        push every tag of a built variant's two images
   ./build.py ci-matrix                 the CI job list (JSON for strategy.matrix)
+  ./build.py --version                 this checkout's version (git describe)
 """
 
 
@@ -276,10 +277,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, text.ERROR + message + "\n")
 
 
+class _Version(argparse.Action):
+    """--version: `build.py <git describe>` on stdout (git runs only when asked)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import checkout
+        text.out("build.py %s" % checkout.version())
+        parser.exit()
+
+
 def parser():
     p = _Parser(
         prog="build.py", description="Render, build and test the whiskey S2I builder images.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action=_Version, nargs=0,
+                   help="print build.py's version (git describe of this checkout) and exit")
     p.add_argument("--matrix", default=matrix.DEFAULT_PATH, help="the matrix file (default: %(default)s)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from . import UsageError, matrix, settings, text
+from . import UsageError, checkout, settings, text
 from .context import Plan, tar
 from .matrix import Artifact, Variant
 
@@ -128,35 +127,19 @@ def tag_all(image: Any, variant: Variant, repository: str) -> None:
         image.tag(repository, t)
 
 
-def _origin() -> Optional[str]:
-    try:
-        return subprocess.run(["git", "-C", matrix.ROOT, "remote", "get-url", "origin"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def build_labels(build: Plan) -> Dict[str, str]:
     """The labels given at build time: what changes per build, and where it came from."""
     labels = {
         "org.opencontainers.image.created":
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "org.opencontainers.image.revision": _revision(),
+        "org.opencontainers.image.revision": checkout.revision(),
         LABEL_INPUTS: build.inputs_hash,
     }
-    source = settings.source_url(_origin())
+    source = settings.source_url(checkout.origin())
     if source:
         labels["org.opencontainers.image.source"] = source
         labels["org.opencontainers.image.url"] = source
     return labels
-
-
-def _revision() -> str:
-    try:
-        return subprocess.run(["git", "-C", matrix.ROOT, "rev-parse", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _build_target(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],

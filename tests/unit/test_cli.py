@@ -69,9 +69,17 @@ def test_every_example_in_the_help_is_a_valid_command(line):
     argv = shlex.split(re.split(r"\s{2,}", line)[0])[1:]
     try:
         args = cli.parser().parse_args(argv)
-    except SystemExit:
-        pytest.fail("the help shows ./build.py %s, which build.py rejects" % " ".join(argv))
+    except SystemExit as exc:  # --version exits 0 once it has printed
+        assert exc.code == 0, "the help shows ./build.py %s, which build.py rejects" % " ".join(argv)
+        return
     matrix.select(matrix.load(), getattr(args, "variants", None) or [])
+
+
+def test_version_is_git_describe_of_the_checkout(env):
+    described = subprocess.run(["git", "-C", ROOT, "describe", "--tags", "--always", "--dirty"],
+                               capture_output=True, text=True, check=True).stdout
+    p = build_py(env, "--version")
+    assert (p.returncode, p.stdout, p.stderr) == (0, "build.py " + described, "")
 
 
 # -- list ----------------------------------------------------------------------------------
