@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from . import baseimage, context, images, outcome, sources
+from . import baseimage, context, images, outcome, settings, sources
 from .context import Plan
 from .heartbeat import Heartbeat
 from .matrix import ROOT, Artifact, Variant
@@ -35,7 +35,7 @@ Log = Callable[[str], None]
 class Progress:
     """Thread-safe progress on a stream: '[variant] Step 7/24 : RUN ...' and events.
 
-    On a terminal (live), each variant being built has one status line, redrawn
+    On a terminal (live; not with TERM=dumb), each variant being built has one status line, redrawn
     in place every second with its elapsed time and current step (fitted to the
     terminal's width), and events (built, skipped, FAILED with its reason) are
     printed whole above them.  Elsewhere (a log, CI), every line is printed as
@@ -47,7 +47,7 @@ class Progress:
     def __init__(self, out: IO[str], live: Optional[bool] = None) -> None:
         self.out = out
         self.lock = threading.Lock()
-        self.live = out.isatty() if live is None else live
+        self.live = out.isatty() and settings.terminal_redraws() if live is None else live
         self.status: Dict[str, Tuple[float, str]] = {}
         self.drawn = 0
         if self.live:

@@ -559,8 +559,11 @@ def test_live_progress_keeps_a_status_line_per_variant_and_prints_events_whole(m
     assert p.status == {}
 
 
-def test_progress_off_a_terminal_is_plain_lines():
+@pytest.mark.parametrize("tty, term", [(False, "xterm"), (True, "dumb")])
+def test_progress_off_a_terminal_or_on_a_dumb_one_is_plain_lines(monkeypatch, tty, term):
+    monkeypatch.setenv("TERM", term)
     out = io.StringIO()
+    out.isatty = lambda: tty
     p = orchestrate.Progress(out)
     p.line("python-9.1", "Step 7/32 : RUN make")
     assert out.getvalue() == "[python-9.1] Step 7/32 : RUN make\n" and not p.live
