@@ -65,9 +65,14 @@ def cmd_list(args):
     from . import sources
     variants = matrix.select(matrix.load(args.matrix), args.variants)
     ca_bundle = None if args.offline else _ca_bundle(args)
+    if not args.offline:
+        text.log("probing where the source files of %d variant%s can be obtained (--offline "
+                 "skips this)" % (len(variants), "" if len(variants) == 1 else "s"))
     rows = [("VARIANT", "PYTHON", "INTERPRETER", "BASE", "TAGS", "SOURCES HERE")]
     data = []
     for v in variants:
+        if not args.offline:
+            text.log("%s: %d files" % (v.name, len(v.artifacts)))
         ok, why = (True, "") if args.offline else sources.availability(v, ca_bundle)
         rows.append((v.name, v.python, v.interpreter, v.base, ",".join(v.tags),
                      "-" if args.offline else ("yes" if ok else "no: " + why)))
@@ -129,7 +134,14 @@ def cmd_update(args):
     rows = [("VARIANT", "PIN", "FROM", "TO")]
     rows += [(c.variant, c.pin, c.old.file, c.new_file) for c in changes]
     rows += [(c.variant, "python", c.old, "%s (%s)" % (c.new, c.package)) for c in interpreters]
-    text.out(text.table(rows) if len(rows) > 1 else "every pin is the newest its variant allows")
+    if args.json:
+        text.out(json.dumps(
+            [{"variant": c.variant, "pin": c.pin, "from": c.old.file, "to": c.new_file,
+              "sha256": c.new_sha256, "package": None} for c in changes]
+            + [{"variant": c.variant, "pin": "python", "from": c.old, "to": c.new,
+                "sha256": None, "package": c.package} for c in interpreters], indent=1))
+    else:
+        text.out(text.table(rows) if len(rows) > 1 else "every pin is the newest its variant allows")
     if len(rows) == 1 or args.dry_run:
         return 0
     with open(args.matrix, encoding="utf-8") as f:
@@ -247,7 +259,8 @@ def cmd_push(args: argparse.Namespace) -> int:
         images.DEFAULT_REPOSITORY if args.repository is None else args.repository)
     outcomes = publish.push(variants, args.registry, repository=repository,
                             tag_suffix=args.tag_suffix)
-    text.out(publish.summary(outcomes))
+    text.out(json.dumps([o.as_dict() for o in outcomes], indent=1) if args.json
+             else publish.summary(outcomes))
     problems = publish.problems(outcomes, explicit=bool(args.variants))
     for p in problems:
         text.error(p)
@@ -331,6 +344,7 @@ def parser():
                                    "files, sha256s and versions and render versions/ again.")
     _variants_argument(s)
     s.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    s.add_argument("--json", action="store_true", help="print the changes as JSON")
     _ca_bundle_option(s, "HTTPS")
     s.set_defaults(func=cmd_update)
 
@@ -416,6 +430,9 @@ def parser():
                    help="append SUFFIX to every pushed tag, e.g. --tag-suffix=-arm64 pushes "
                         "whiskey:python-3.11-arm64 (CI pushes each architecture so, then joins "
                         "them into multi-arch tags); write it with `=` when it starts with '-'")
+    s.add_argument("--json", action="store_true",
+                   help="print the results (references pushed, digests) as JSON instead of the "
+                        "table")
     s.set_defaults(func=cmd_push)
 
     s = sub.add_parser("ci-matrix", help="print the GitHub Actions build matrix as JSON",

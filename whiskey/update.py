@@ -183,7 +183,7 @@ def interpreter_plan(variants: Sequence[Variant], mirrors: Sequence[str], fetch:
                     for name, versions in packages_versions(_read_packages(mirror, s, arch, fetch)).items():
                         merged.setdefault(name, []).extend(versions)
             if not merged:
-                raise MatrixError("no Packages index for %s on any Debian mirror (%s)"
+                raise sources.SourceError("no Packages index for %s on any Debian mirror (%s)"
                                   % (suite, ", ".join(mirrors) or "none configured"))
             indexes[suite] = merged
         package = "python" + v.major_minor

@@ -703,7 +703,7 @@ def test_login_only_when_both_variables_are_set(v311):
     assert "set both WHISKEY_REGISTRY_USER and WHISKEY_REGISTRY_PASSWORD" in str(exc.value)
 
 
-@pytest.mark.parametrize("json_out", [False])
+@pytest.mark.parametrize("json_out", [False, True])
 def test_push_cli_logs_to_stderr_and_prints_only_its_result(v311, monkeypatch, capsys, json_out):
     monkeypatch.setattr(images, "client", lambda: FakeEngine(local(v311)))
     monkeypatch.delenv(publish.ENV_USER, raising=False)

@@ -104,6 +104,18 @@ def test_list_offline_some_variants(env):
     assert "python-2.7,python-2.7.18" in p.stdout
 
 
+def test_list_says_on_stderr_what_it_probes(env, server, variants):
+    env["PIP_INDEX_URL"] = server.url + "/simple/"  # answers 404: nothing leaves the machine
+    (v,) = matrix.select(variants, ["python-3.11"])
+    p = build_py(env, "list", "python-3.11")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.splitlines() == [
+        "probing where the source files of 1 variant can be obtained (--offline skips this)",
+        "python-3.11: %d files" % len(v.artifacts)]
+    assert p.stdout.splitlines()[1].split()[:7] == [
+        v.name, v.python, v.interpreter, v.base, ",".join(v.tags), "no:", v.artifacts[0].file]
+
+
 def test_broken_matrix_names_variant_and_key(env, tmp_path):
     with open(matrix.DEFAULT_PATH) as f:
         data = yaml.safe_load(f)
