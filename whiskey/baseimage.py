@@ -190,6 +190,25 @@ def refresh(client, name, log=text.log, pull=True):
     return "created"
 
 
+def pull_would_change(client, name):
+    """Why refresh() (what `build --pull` does) would give ``name`` another image id, or
+    None when the registry's image is the one the engine has.  Nothing is pulled: the
+    engine reads the registry's manifest digest only."""
+    import docker.errors
+    try:
+        remote = client.images.get_registry_data(name).id
+    except docker.errors.APIError as exc:
+        return "%s cannot be pulled (%s), so debootstrap would make it anew" % (
+            name, str(exc).splitlines()[0][:200])
+    try:
+        local = client.images.get(name).attrs.get("RepoDigests") or []
+    except docker.errors.ImageNotFound:
+        return "the engine has no %s: it would be pulled" % name
+    if any(d.endswith("@" + remote) for d in local):
+        return None
+    return "the registry's %s (%s) is not the engine's: it would be pulled" % (name, remote[:19])
+
+
 def ensure(client, name, log=text.log, pull=True):
     """Make sure the engine has ``name``: use it, else pull it, else debootstrap it.
 

@@ -202,7 +202,7 @@ def cmd_base(args):
 
 
 def cmd_build(args):
-    from . import images, orchestrate, render
+    from . import images, orchestrate, outcome, render
     variants = matrix.select(matrix.load(args.matrix), args.variants)
     if args.print:
         for v in variants:
@@ -217,7 +217,7 @@ def cmd_build(args):
         text.out(json.dumps([o.as_dict() for o in outcomes], indent=1))
     else:
         text.out(orchestrate.summary(outcomes))
-    return 1 if any(o.result == "failed" for o in outcomes) else 0
+    return 1 if any(o.result in outcome.FAILED for o in outcomes) else 0
 
 
 def _test_tools() -> None:
@@ -394,8 +394,8 @@ def parser():
                    help="show every line of build output, not one line per step")
     what = s.add_mutually_exclusive_group()
     what.add_argument("-n", "--dry-run", action="store_true",
-                      help="say what would be built, retagged or skipped and why; fetch, pull, "
-                           "tag and build nothing")
+                      help="say what the build would do (build, retag, skip, fail) and why; fetch, "
+                           "pull, tag, build and write nothing")
     what.add_argument("--print", action="store_true",
                       help="print the Dockerfile each variant would be built from; no engine needed")
     s.set_defaults(func=cmd_build)

@@ -242,7 +242,7 @@ def fetch(artifact, ca_bundle=None, log=text.log):
     try:
         where, _ = _first_place(artifact, ctx, download)
     except SourceError as exc:
-        raise SourceError("%s\n  %s" % (missing_message(artifact, "no place answered"), exc)) from exc
+        raise SourceError(missing_message(artifact, _unanswered(str(exc)))) from exc
     got = sha256_of(path)
     if got != artifact.sha256:
         os.remove(path)
@@ -360,6 +360,11 @@ def probe(artifact, ca_bundle=None):
         return False, str(exc).replace("\n  ", "; ")
 
 
+def _unanswered(failures):
+    """Why no place gave a file, in one line, from _first_place's or probe's failures."""
+    return "no place answered (%s)" % failures.replace("\n  ", "; ")
+
+
 def missing_message(artifact, why=""):
     """One line naming a file that cannot be had, its sha256, and how to provide it."""
     return ("%s (sha256 %s) is not in the source cache %s%s; provide it with "
@@ -376,7 +381,7 @@ def availability(variant, ca_bundle=None):
     for artifact in variant.artifacts:
         ok, why = probe(artifact, ca_bundle)
         if not ok:
-            missing.append(missing_message(artifact, "no place answered (%s)" % why))
+            missing.append(missing_message(artifact, _unanswered(why)))
     return (False, "; ".join(missing)) if missing else (True, "")
 
 
