@@ -26,7 +26,7 @@ def layers(client: Any, name: str) -> List[Tuple[str, int]]:
     sizes = [h["Size"] for h in steps]
     if len(sizes) != len(diff_ids):  # an empty RUN still makes a layer; fall back to sizes in order
         sizes = [h["Size"] for h in reversed(client.api.history(name))][-len(diff_ids):]
-    return list(zip(diff_ids, sizes))
+    return list(zip(diff_ids, sizes, strict=False))  # history may be shorter
 
 
 def main() -> int:

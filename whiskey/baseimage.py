@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 
-from . import sources
+from . import sources, text
 from .heartbeat import Heartbeat
 
 # Same spirit as the official -slim images: no docs, man pages or locales.
@@ -110,7 +110,7 @@ Acquire::Check-Valid-Until "false";
 """
 
 
-def create(client, name, workdir=None, say=print):
+def create(client, name, workdir=None, say=text.log):
     """debootstrap ``name``'s suite and import it as ``name``. Returns the image id.
 
     debootstrap takes minutes: a heartbeat says every 20 s that it is alive.
@@ -172,7 +172,7 @@ def image_id(client, name):
         return None
 
 
-def refresh(client, name, log=print, pull=True):
+def refresh(client, name, log=text.log, pull=True):
     """Get ``name`` anew: pull it, else (or with pull=False) debootstrap it.
 
     Returns "pulled" or "created".
@@ -190,7 +190,26 @@ def refresh(client, name, log=print, pull=True):
     return "created"
 
 
-def ensure(client, name, log=print, pull=True):
+def pull_would_change(client, name):
+    """Why refresh() (what `build --pull` does) would give ``name`` another image id, or
+    None when the registry's image is the one the engine has.  Nothing is pulled: the
+    engine reads the registry's manifest digest only."""
+    import docker.errors
+    try:
+        remote = client.images.get_registry_data(name).id
+    except docker.errors.APIError as exc:
+        return "%s cannot be pulled (%s), so debootstrap would make it anew" % (
+            name, str(exc).splitlines()[0][:200])
+    try:
+        local = client.images.get(name).attrs.get("RepoDigests") or []
+    except docker.errors.ImageNotFound:
+        return "the engine has no %s: it would be pulled" % name
+    if any(d.endswith("@" + remote) for d in local):
+        return None
+    return "the registry's %s (%s) is not the engine's: it would be pulled" % (name, remote[:19])
+
+
+def ensure(client, name, log=text.log, pull=True):
     """Make sure the engine has ``name``: use it, else pull it, else debootstrap it.
 
     Returns how it was obtained: "present", "pulled" or "created".

@@ -3,10 +3,12 @@
 import argparse
 import json
 import os
+import ssl
 import subprocess
 import sys
+from typing import NoReturn
 
-from . import matrix, settings, text
+from . import UsageError, matrix, settings, text
 
 EXAMPLES = """\
 examples:
@@ -27,44 +29,57 @@ examples:
   ./build.py push python-3.11 --registry registry.example:5000/team
                                        push every tag of a built variant's two images
   ./build.py ci-matrix                 the CI job list (JSON for strategy.matrix)
+  ./build.py --version                 this checkout's version (git describe)
 """
 
 
 def _ca_bundle(args):
+    """The extra CA bundle (--ca-bundle, else $WHISKEY_CA_BUNDLE), checked to load."""
+    from . import sources
     bundle = settings.ca_bundle(getattr(args, "ca_bundle", None))
-    if bundle and not os.path.isfile(bundle):
-        raise UsageError("the CA bundle %s is not a file (--ca-bundle or $WHISKEY_CA_BUNDLE)"
-                         % bundle)
+    if not bundle:
+        return None
+    said = "the CA bundle %s (--ca-bundle or $WHISKEY_CA_BUNDLE)" % bundle
+    if not os.path.isfile(bundle):
+        raise UsageError("%s is not a file" % said)
+    try:
+        sources.ssl_context(bundle)
+    except ssl.SSLError:
+        raise UsageError("%s holds no PEM certificate" % said) from None
+    except OSError as exc:
+        raise UsageError("%s cannot be read: %s" % (said, exc.strerror)) from None
     return bundle
 
 
-class UsageError(ValueError):
-    """Bad input on the command line; the message says which."""
-
-
-def _positive(text):
+def _positive(given):
     try:
-        value = int(text)
+        value = int(given)
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError("must be a whole number of at least 1, got %r" % text)
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1, got %r" % given)
     return value
 
 
 def cmd_list(args):
     from . import sources
     variants = matrix.select(matrix.load(args.matrix), args.variants)
+    ca_bundle = None if args.offline else _ca_bundle(args)
+    if not args.offline:
+        text.log("probing where the source files of %d variant%s can be obtained (--offline "
+                 "skips this)" % (len(variants), "" if len(variants) == 1 else "s"))
     rows = [("VARIANT", "PYTHON", "INTERPRETER", "BASE", "TAGS", "SOURCES HERE")]
     data = []
     for v in variants:
-        ok, why = (True, "") if args.offline else sources.availability(v, _ca_bundle(args))
+        if not args.offline:
+            text.log("%s: %d files" % (v.name, len(v.artifacts)))
+        ok, why = (True, "") if args.offline else sources.availability(v, ca_bundle)
         rows.append((v.name, v.python, v.interpreter, v.base, ",".join(v.tags),
                      "-" if args.offline else ("yes" if ok else "no: " + why)))
         data.append({"variant": v.name, "python": v.python, "interpreter": v.interpreter,
                      "base": v.base, "tags": v.tags,
                      "sources": None if args.offline else {"obtainable": ok, "why": why or None}})
-    print(json.dumps(data, indent=1) if args.json else text.table(rows))
+    text.out(json.dumps(data, indent=1) if args.json else text.table(rows))
     return 0
 
 
@@ -74,33 +89,32 @@ def cmd_sources(args):
     results = {}
     if args.origin:
         artifacts = [a for v in variants for a in v.artifacts]
-        results = sources.fill_from(args.origin, artifacts, _ca_bundle(args),
-                                    log=lambda t: print(t, file=sys.stderr))
+        results = sources.fill_from(args.origin, artifacts, _ca_bundle(args))
         for name, result in sorted(results.items()):
-            print("%s: %s" % (name, result), file=sys.stderr)
+            text.log("%s: %s" % (name, result))
     rows = sources.status(variants)
     if args.json:
-        print(json.dumps([r.as_dict() for r in rows], indent=1))
+        text.out(json.dumps([r.as_dict() for r in rows], indent=1))
     else:
         table = [("VARIANT", "FILE", "STATE", "SHA256", "WHERE", "SIGNATURE")]
         table += [(r.variant, r.artifact.file, r.state, r.artifact.sha256[:12], r.where,
                    r.signature) for r in rows]
-        print(text.table(table))
+        text.out(text.table(table))
         for v in variants:
             if not v.compiled:
-                print("%s: the interpreter is Debian's python%s package on %s: no tarball; apt "
-                      "checks it against the archive's OpenPGP-signed Release file"
-                      % (v.name, v.major_minor, v.base))
+                text.out("%s: the interpreter is Debian's python%s package on %s: no tarball; "
+                         "apt checks it against the archive's OpenPGP-signed Release file"
+                         % (v.name, v.major_minor, v.base))
     # A file the origin lacks may still come from its usual places; a file
     # whose bytes are not the pinned ones is an error, and so is an origin
     # that provided nothing while files are still missing.
     rejected = [n for n, r in sorted(results.items()) if r.startswith(sources.REJECTED)]
     for name in rejected:
-        print("error: %s from %s: %s" % (name, args.origin, results[name]), file=sys.stderr)
+        text.error("%s from %s: %s" % (name, args.origin, results[name]))
     useless = (args.origin and not any(r in ("added", "cached") for r in results.values())
                and any(r.state != "verified" for r in rows))
     if useless:
-        print("error: %s provided none of the missing files" % args.origin, file=sys.stderr)
+        text.error("%s provided none of the missing files" % args.origin)
     return 1 if rejected or useless else 0
 
 
@@ -120,33 +134,43 @@ def cmd_update(args):
     rows = [("VARIANT", "PIN", "FROM", "TO")]
     rows += [(c.variant, c.pin, c.old.file, c.new_file) for c in changes]
     rows += [(c.variant, "python", c.old, "%s (%s)" % (c.new, c.package)) for c in interpreters]
-    print(text.table(rows) if len(rows) > 1 else "every pin is the newest its variant allows")
+    if args.json:
+        text.out(json.dumps(
+            [{"variant": c.variant, "pin": c.pin, "from": c.old.file, "to": c.new_file,
+              "sha256": c.new_sha256, "package": None} for c in changes]
+            + [{"variant": c.variant, "pin": "python", "from": c.old, "to": c.new,
+                "sha256": None, "package": c.package} for c in interpreters], indent=1))
+    else:
+        text.out(text.table(rows) if len(rows) > 1 else "every pin is the newest its variant allows")
     if len(rows) == 1 or args.dry_run:
         return 0
-    with open(args.matrix) as f:
-        new_text = update.rewrite_python(update.rewrite(f.read(), changes), interpreters)
+    with open(args.matrix, encoding="utf-8") as f:
+        try:
+            new_text = update.rewrite_python(update.rewrite(f.read(), changes), interpreters)
+        except matrix.MatrixError as exc:
+            raise matrix.in_file(args.matrix, exc) from None
     matrix.parse_text(new_text, args.matrix)  # the result must still be a valid matrix
     with open(args.matrix, "w") as f:
         f.write(new_text)
-    print("%s: %d pins updated" % (args.matrix, len(rows) - 1), file=sys.stderr)
+    text.log("%s: %d pins updated" % (args.matrix, len(rows) - 1))
     if os.path.abspath(args.matrix) == os.path.abspath(matrix.DEFAULT_PATH):
         render.write(matrix.load(args.matrix))
-        print("versions/ rendered again: review and commit matrix.yaml and versions/",
-              file=sys.stderr)
+        text.log("versions/ rendered again: review and commit matrix.yaml and versions/")
     return 0
 
 
 def cmd_sbom(args):
     from . import images, sbom
     (variant,) = matrix.select(matrix.load(args.matrix), [args.variant])
-    doc = sbom.for_image(images.client(), variant, args.repository, runtime=args.runtime)
+    repository = images.check_repository(args.repository)
+    doc = sbom.for_image(images.client(), variant, repository, runtime=args.runtime)
     text_out = json.dumps(doc, indent=1) + "\n"
     if args.output:
         with open(args.output, "w") as f:
             f.write(text_out)
-        print("%s: %d components" % (args.output, len(doc["components"])), file=sys.stderr)
+        text.log("%s: %d components" % (args.output, len(doc["components"])))
     else:
-        sys.stdout.write(text_out)
+        text.out(text_out, end="")
     return 0
 
 
@@ -156,15 +180,14 @@ def cmd_render(args):
     if args.check:
         problems = render.check(variants)
         for p in problems:
-            print(p, file=sys.stderr)
+            text.log(p)
         if problems:
-            print("versions/ is stale: run ./build.py render and commit the result",
-                  file=sys.stderr)
+            text.error("versions/ is stale: run ./build.py render and commit the result")
             return 1
-        print("versions/ matches templates/ and matrix.yaml (%d variants)" % len(variants))
+        text.out("versions/ matches templates/ and matrix.yaml (%d variants)" % len(variants))
         return 0
     written = render.write(variants)
-    print("rendered %d files for %d variants into versions/" % (len(written), len(variants)))
+    text.out("rendered %d files for %d variants into versions/" % (len(written), len(variants)))
     return 0
 
 
@@ -174,26 +197,27 @@ def cmd_base(args):
     c = images.client()
     for base in bases:
         how = baseimage.ensure(c, base, pull=not args.no_pull)
-        print("%s: %s" % (base, how))
+        text.out("%s: %s" % (base, how))
     return 0
 
 
 def cmd_build(args):
-    from . import orchestrate, render
+    from . import images, orchestrate, outcome, render
     variants = matrix.select(matrix.load(args.matrix), args.variants)
     if args.print:
         for v in variants:
-            sys.stdout.write(render.render_variant(v)["Dockerfile"])
+            text.out(render.render_variant(v)["Dockerfile"], end="")
         return 0
+    repository = images.check_repository(args.repository)
     outcomes = orchestrate.build_many(
-        variants, explicit=bool(args.variants), repository=args.repository,
-        ca_bundle=_ca_bundle(args), jobs=args.jobs, force=args.force, verbose=args.verbose,
-        pull=args.pull, dry_run=args.dry_run)
+        variants, explicit=bool(args.variants), repository=repository, ca_bundle=_ca_bundle(args),
+        jobs=args.jobs, force=args.force, verbose=args.verbose, pull=args.pull,
+        dry_run=args.dry_run)
     if args.json:
-        print(json.dumps([o.as_dict() for o in outcomes], indent=1))
+        text.out(json.dumps([o.as_dict() for o in outcomes], indent=1))
     else:
-        print("\n" + orchestrate.summary(outcomes))
-    return 1 if any(o.result == "failed" for o in outcomes) else 0
+        text.out(orchestrate.summary(outcomes))
+    return 1 if any(o.result in outcome.FAILED for o in outcomes) else 0
 
 
 def _test_tools() -> None:
@@ -206,12 +230,12 @@ def _test_tools() -> None:
         pass
     locked = os.path.join(matrix.ROOT, "requirements-test.txt")
     if os.path.abspath(sys.prefix) != os.path.join(matrix.ROOT, ".venv"):
-        raise SystemExit("error: tox is not installed; install the test tools with "
+        raise SystemExit(text.ERROR + "tox is not installed; install the test tools with "
                          "`pip install --require-hashes -r %s`" % locked)
-    print("build.py: adding the test tools to .venv/ (requirements-test.txt)", file=sys.stderr)
+    text.log("build.py: adding the test tools to .venv/ (requirements-test.txt)")
     if subprocess.call([sys.executable, "-m", "pip", "install", "--quiet", "--require-hashes",
                         "-r", locked]) != 0:
-        raise SystemExit("error: could not install requirements-test.txt into .venv/ "
+        raise SystemExit(text.ERROR + "could not install requirements-test.txt into .venv/ "
                          "(pip's message is above)")
 
 
@@ -224,26 +248,28 @@ def cmd_test(args):
     envs = args.env or "unit,lint,behaviour"
     cmd = [sys.executable, "-m", "tox", "-e", envs] + (["--"] + args.pytest_args
                                                       if args.pytest_args else [])
-    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+    text.log("+ " + " ".join(cmd))
     return subprocess.call(cmd, cwd=matrix.ROOT, env=env)
 
 
 def cmd_push(args: argparse.Namespace) -> int:
     from . import images, publish
     variants = matrix.select(matrix.load(args.matrix), args.variants)
-    outcomes = publish.push(variants, args.registry,
-                            repository=args.repository or images.DEFAULT_REPOSITORY,
+    repository = images.check_repository(
+        images.DEFAULT_REPOSITORY if args.repository is None else args.repository)
+    outcomes = publish.push(variants, args.registry, repository=repository,
                             tag_suffix=args.tag_suffix)
-    print("\n" + publish.summary(outcomes))
+    text.out(json.dumps([o.as_dict() for o in outcomes], indent=1) if args.json
+             else publish.summary(outcomes))
     problems = publish.problems(outcomes, explicit=bool(args.variants))
     for p in problems:
-        print("error: %s" % p, file=sys.stderr)
+        text.error(p)
     return 1 if problems else 0
 
 
 def cmd_ci_matrix(args):
     from . import ci
-    print(ci.matrix_json(matrix.select(matrix.load(args.matrix), args.variants)))
+    text.out(ci.matrix_json(matrix.select(matrix.load(args.matrix), args.variants)))
     return 0
 
 
@@ -256,10 +282,29 @@ def _ca_bundle_option(s: argparse.ArgumentParser, used_for: str) -> None:
     s.add_argument("--ca-bundle", help="extra CA bundle for %s (also $WHISKEY_CA_BUNDLE)" % used_for)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors (every command's) carry the one error prefix."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, text.ERROR + message + "\n")
+
+
+class _Version(argparse.Action):
+    """--version: `build.py <git describe>` on stdout (git runs only when asked)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import checkout
+        text.out("build.py %s" % checkout.version())
+        parser.exit()
+
+
 def parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="build.py", description="Render, build and test the whiskey S2I builder images.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action=_Version, nargs=0,
+                   help="print build.py's version (git describe of this checkout) and exit")
     p.add_argument("--matrix", default=matrix.DEFAULT_PATH, help="the matrix file (default: %(default)s)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -299,6 +344,7 @@ def parser():
                                    "files, sha256s and versions and render versions/ again.")
     _variants_argument(s)
     s.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    s.add_argument("--json", action="store_true", help="print the changes as JSON")
     _ca_bundle_option(s, "HTTPS")
     s.set_defaults(func=cmd_update)
 
@@ -348,8 +394,8 @@ def parser():
                    help="show every line of build output, not one line per step")
     what = s.add_mutually_exclusive_group()
     what.add_argument("-n", "--dry-run", action="store_true",
-                      help="say what would be built, retagged or skipped and why; fetch, pull, "
-                           "tag and build nothing")
+                      help="say what the build would do (build, retag, skip, fail) and why; fetch, "
+                           "pull, tag, build and write nothing")
     what.add_argument("--print", action="store_true",
                       help="print the Dockerfile each variant would be built from; no engine needed")
     s.set_defaults(func=cmd_build)
@@ -384,6 +430,9 @@ def parser():
                    help="append SUFFIX to every pushed tag, e.g. --tag-suffix=-arm64 pushes "
                         "whiskey:python-3.11-arm64 (CI pushes each architecture so, then joins "
                         "them into multi-arch tags); write it with `=` when it starts with '-'")
+    s.add_argument("--json", action="store_true",
+                   help="print the results (references pushed, digests) as JSON instead of the "
+                        "table")
     s.set_defaults(func=cmd_push)
 
     s = sub.add_parser("ci-matrix", help="print the GitHub Actions build matrix as JSON",
@@ -412,14 +461,27 @@ def main(argv=None):
     from .sources import SourceError
     try:
         return args.func(args)
-    except (matrix.MatrixError, UsageError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
+    except UsageError as exc:  # the matrix's errors too
+        text.error(str(exc))
         return 2
     except (BuildError, SourceError, BaseImageError, PushError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
+        text.error(str(exc))
         return 1
     except KeyboardInterrupt:
+        text.error("interrupted")
         return 130
     except BrokenPipeError:  # output piped into head and the like
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
         return 0
+    except text.OutputError as exc:
+        _stdout_to_devnull()
+        text.error(str(exc))
+        return 1
+    except OSError as exc:  # whatever else the machine refuses, named in one line
+        text.error("%s%s" % (exc.strerror or exc, ": %s" % exc.filename if exc.filename else ""))
+        return 1
+
+
+def _stdout_to_devnull() -> None:
+    """What is left in stdout's buffer goes nowhere, so that exiting does not fail again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

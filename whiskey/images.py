@@ -9,12 +9,12 @@ goes into it, is decided by orchestrate.py from a context.Plan.
 from __future__ import annotations
 
 import datetime
-import subprocess
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from . import matrix, settings
+from . import UsageError, checkout, settings, text
 from .context import Plan, tar
 from .matrix import Artifact, Variant
 
@@ -24,6 +24,15 @@ RUNTIME_TARGET = "runtime"
 SHARED_TARGET = "builder-base"  # the stages every variant on one base shares
 
 Log = Callable[[str], None]
+
+# Docker's reference grammar.  A path component of a repository name:
+COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
+COMPONENT_RULE = "lower-case letters and digits, separated by '.', '_' or '-'"
+# A first component names a registry host only if it has a dot or a port, or is
+# localhost; otherwise it is a namespace on the default public registry.
+HOST = re.compile(r"(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+(?=:)"
+                  r"|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?\Z")
+MAX_NAME = 255  # characters in a repository name, host included
 
 
 class BuildError(RuntimeError):
@@ -39,6 +48,23 @@ def client() -> Any:
         raise BuildError("no Docker engine answers (%s); start one, e.g. `bash .ci/run` "
                          "does on Debian" % exc) from exc
     return c
+
+
+def check_repository(repository: str) -> str:
+    """repository, when it can name images ([HOST[:PORT]/]NAME[/NAME...]); else a
+    UsageError naming it and what is wrong."""
+    said = "the image repository %r (--repository or $WHISKEY_REPOSITORY)" % repository
+    parts = repository.split("/")
+    if len(parts) > 1 and HOST.match(parts[0]):
+        parts = parts[1:]
+    for part in parts:
+        if not COMPONENT.match(part):
+            raise UsageError("%s: %s" % (said, "it is empty" if not repository else
+                                         "%r is not %s" % (part, COMPONENT_RULE)))
+    if len(runtime_repository(repository)) > MAX_NAME:
+        raise UsageError("%s: longer than the %d characters an image name may have with "
+                         "-runtime appended" % (said, MAX_NAME))
+    return repository
 
 
 def runtime_repository(repository: str = DEFAULT_REPOSITORY) -> str:
@@ -101,35 +127,19 @@ def tag_all(image: Any, variant: Variant, repository: str) -> None:
         image.tag(repository, t)
 
 
-def _origin() -> Optional[str]:
-    try:
-        return subprocess.run(["git", "-C", matrix.ROOT, "remote", "get-url", "origin"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def build_labels(build: Plan) -> Dict[str, str]:
     """The labels given at build time: what changes per build, and where it came from."""
     labels = {
         "org.opencontainers.image.created":
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "org.opencontainers.image.revision": _revision(),
+        "org.opencontainers.image.revision": checkout.revision(),
         LABEL_INPUTS: build.inputs_hash,
     }
-    source = settings.source_url(_origin())
+    source = settings.source_url(checkout.origin())
     if source:
         labels["org.opencontainers.image.source"] = source
         labels["org.opencontainers.image.url"] = source
     return labels
-
-
-def _revision() -> str:
-    try:
-        return subprocess.run(["git", "-C", matrix.ROOT, "rev-parse", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _build_target(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
@@ -157,7 +167,7 @@ def _build_target(docker_client: Any, build: Plan, verified: Mapping[Artifact, s
 
 
 def build_shared(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
-                 log: Log = print) -> float:
+                 log: Log = text.log) -> float:
     """Build the stages every variant on the plan's base shares (runtime-base and
     builder-base), untagged; the seconds it took.  Done once per base before
     variants are built in parallel, so that each of them finds these layers in
@@ -168,7 +178,7 @@ def build_shared(docker_client: Any, build: Plan, verified: Mapping[Artifact, st
 
 
 def build(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
-          repository: str = DEFAULT_REPOSITORY, log: Log = print) -> Result:
+          repository: str = DEFAULT_REPOSITORY, log: Log = text.log) -> Result:
     """Build the plan's runtime image, then its builder (which reuses every shared
     stage from the first build); tag each with every tag of the variant."""
     variant = build.variant

@@ -6,13 +6,14 @@ adds an entry learns exactly what is wrong with it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Literal, Optional, Tuple
 
 import yaml
+
+from . import UsageError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -42,8 +43,18 @@ KEYRING_KEYS = {"file", "sha256", "debian", "member"}
 _FINGERPRINT = re.compile(r"[0-9A-F]{40}\Z")
 
 
-class MatrixError(ValueError):
-    """A matrix entry is wrong; the message names the variant and the key."""
+class MatrixError(UsageError):
+    """A matrix entry is wrong; the message names the file, the variant and the key."""
+
+
+def shown(path: str) -> str:
+    """How a message names a matrix file: matrix.yaml for the repository's, else as given."""
+    return "matrix.yaml" if os.path.abspath(path) == DEFAULT_PATH else path
+
+
+def in_file(path: str, exc: MatrixError) -> MatrixError:
+    """exc's message, prefixed with the file it is about."""
+    return MatrixError("%s: %s" % (shown(path), exc))
 
 
 @dataclass(frozen=True)
@@ -100,9 +111,6 @@ class Variant:
     # (compiled) profile-guided and link-time optimisation, as official images build
     optimize: bool = True
     aliases: Tuple[str, ...] = ()
-    # (name, Python version) of every variant of its matrix: an image names
-    # the variants that satisfy an application's declared Python.
-    matrix: Tuple[Tuple[str, str], ...] = field(default=(), hash=False, compare=False)
     version_info: Tuple[int, int, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -140,7 +148,7 @@ class Variant:
 
 
 def _err(variant, key, msg):
-    return MatrixError("matrix.yaml: variant %r, key %r: %s" % (variant, key, msg))
+    return MatrixError("variant %r, key %r: %s" % (variant, key, msg))
 
 
 def _sha(name, key, value):
@@ -240,7 +248,7 @@ def _pins(name, pins):
 
 def parse_variant(name, entry):
     if not isinstance(name, str) or not _NAME.match(name):
-        raise MatrixError("matrix.yaml: variant name %r must be lower-case letters, "
+        raise MatrixError("variant name %r must be lower-case letters, "
                           "digits, dots and dashes" % (name,))
     if not isinstance(entry, dict):
         raise _err(name, "-", "entry must be a mapping")
@@ -291,12 +299,20 @@ def parse_variant(name, entry):
                    optimize=optimize, aliases=tuple(aliases))
 
 
-def parse(data):
+def parse(data, path: str = DEFAULT_PATH) -> List[Variant]:
+    """The variants of a matrix file's data; a MatrixError names path, variant and key."""
+    try:
+        return _parse(data)
+    except MatrixError as exc:
+        raise in_file(path, exc) from None
+
+
+def _parse(data):
     if not isinstance(data, dict) or set(data) != {"variants"}:
-        raise MatrixError("matrix.yaml: the top level must hold exactly one key, 'variants'")
+        raise MatrixError("the top level must hold exactly one key, 'variants'")
     entries = data["variants"]
     if not isinstance(entries, dict) or not entries:
-        raise MatrixError("matrix.yaml: 'variants' must be a non-empty mapping")
+        raise MatrixError("'variants' must be a non-empty mapping")
     variants = [parse_variant(name, entry) for name, entry in entries.items()]
     # The source cache is keyed by file name: one name, one content.
     files: Dict[str, Tuple[str, str]] = {}
@@ -313,8 +329,7 @@ def parse(data):
                 raise _err(v.name, "aliases" if tag in v.aliases else "python",
                            "tag %r is also a tag of variant %r" % (tag, seen[tag]))
             seen[tag] = v.name
-    everyone = tuple((v.name, v.python) for v in variants)
-    return [dataclasses.replace(v, matrix=everyone) for v in variants]
+    return list(variants)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -326,7 +341,7 @@ def _construct_mapping(loader, node, deep=False):
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in keys:
-            raise MatrixError("matrix.yaml line %d: key %r appears twice"
+            raise MatrixError("line %d: key %r appears twice"
                               % (key_node.start_mark.line + 1, key))
         keys.add(key)
     return loader.construct_mapping(node, deep)
@@ -338,19 +353,33 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def load(path: str = DEFAULT_PATH) -> List[Variant]:
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             text = f.read()
     except OSError as exc:
         raise MatrixError("cannot read the matrix file %s: %s" % (path, exc.strerror)) from None
+    except UnicodeDecodeError as exc:
+        raise MatrixError("%s: not UTF-8 text (byte 0x%02x at offset %d)"
+                          % (shown(path), exc.object[exc.start], exc.start)) from None
     return parse_text(text, path)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line, its place in the file's terms (never "<unicode string>")."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is not None and problem:
+        return "line %d, column %d: %s" % (mark.line + 1, mark.column + 1, problem)
+    return str(exc).splitlines()[0]
 
 
 def parse_text(text: str, path: str = DEFAULT_PATH) -> List[Variant]:
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise MatrixError("%s is not valid YAML: %s" % (path, exc)) from None
-    return parse(data)
+        raise MatrixError("%s: not valid YAML: %s" % (shown(path), _yaml_problem(exc))) from None
+    except MatrixError as exc:
+        raise in_file(path, exc) from None
+    return parse(data, path)
 
 
 def select(variants, names):

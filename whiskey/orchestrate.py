@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from . import baseimage, context, images, outcome, sources
+from . import baseimage, context, images, outcome, settings, sources
 from .context import Plan
 from .heartbeat import Heartbeat
 from .matrix import ROOT, Artifact, Variant
@@ -35,7 +35,7 @@ Log = Callable[[str], None]
 class Progress:
     """Thread-safe progress on a stream: '[variant] Step 7/24 : RUN ...' and events.
 
-    On a terminal (live), each variant being built has one status line, redrawn
+    On a terminal (live; not with TERM=dumb), each variant being built has one status line, redrawn
     in place every second with its elapsed time and current step (fitted to the
     terminal's width), and events (built, skipped, FAILED with its reason) are
     printed whole above them.  Elsewhere (a log, CI), every line is printed as
@@ -47,7 +47,7 @@ class Progress:
     def __init__(self, out: IO[str], live: Optional[bool] = None) -> None:
         self.out = out
         self.lock = threading.Lock()
-        self.live = out.isatty() if live is None else live
+        self.live = out.isatty() and settings.terminal_redraws() if live is None else live
         self.status: Dict[str, Tuple[float, str]] = {}
         self.drawn = 0
         if self.live:
@@ -141,24 +141,30 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
 
     pull: get every base image anew first (pull, else debootstrap), so that a
     base with security updates rebuilds the variants on it.
-    dry_run: plan only: say what would be built, retagged or skipped, and why;
-    nothing is fetched, pulled, tagged or built.
+    dry_run: plan only: say what would be built, retagged, skipped or would fail, and
+    why, as the build would decide it (with pull, whether the registry has another
+    base); nothing is fetched, pulled, tagged, built or written.
     """
     progress = progress or Progress(sys.stderr)
     client = docker_client or images.client()
-    os.makedirs(LOG_DIR, exist_ok=True)
     outcomes: Dict[str, Outcome] = {}
     shared = context.shared_files()
-    if pull and not dry_run:
-        for base in dict.fromkeys(v.base for v in variants):
+    bases = list(dict.fromkeys(v.base for v in variants))
+    renewed: Dict[str, str] = {}  # (dry run) base -> why --pull would give it another id
+    for base in bases if pull else []:
+        if not dry_run:
             baseimage.refresh(client, base, log=functools.partial(progress.line, base))
-    base_ids = {base: baseimage.image_id(client, base) or ""
-                for base in dict.fromkeys(v.base for v in variants)}
+            continue
+        why = baseimage.pull_would_change(client, base)
+        if why:
+            renewed[base] = why
+            progress.line(base, "--pull: " + why)
+    base_ids = {base: baseimage.image_id(client, base) or "" for base in bases}
     todo: List[Plan] = []
     planned_with = {v.name: base_ids[v.base] for v in variants}
     for v in variants:
         plan = context.plan(v, shared=shared, base_id=base_ids[v.base])
-        image = None if force else images.current(client, plan, repository)
+        image = None if force or v.base in renewed else images.current(client, plan, repository)
         runtime = None if image is None else images.current_runtime(client, plan, repository)
         if image is not None and runtime is not None:
             if not dry_run:
@@ -170,11 +176,12 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
                                        runtime_size_mb=runtime.attrs.get("Size", 0) / 1e6,
                                        runtime_image_id=runtime.id)
             continue
-        if not explicit:
+        if not explicit or dry_run:  # a named variant's build fails when fetching instead
             ok, why = sources.availability(v, ca_bundle)
             if not ok:
-                outcomes[v.name] = Outcome(v, "skipped", detail=why)
-                progress.line(v.name, "skipped: " + why)
+                result: outcome.Result = "would fail" if explicit else "skipped"
+                outcomes[v.name] = Outcome(v, result, detail=why)
+                progress.line(v.name, "%s: %s" % (result, why))
                 continue
         todo.append(plan)
 
@@ -182,11 +189,14 @@ def build_many(variants: Sequence[Variant], explicit: bool, repository: str,
         for plan in todo:
             v = plan.variant
             why = ("no local image" if _missing(client, images.image_name(v, repository))
-                   else "forced" if force else "the local images were built from other inputs")
+                   else "forced" if force else "--pull: " + renewed[v.base] if v.base in renewed
+                   else "the local images were built from other inputs")
             outcomes[v.name] = Outcome(v, "would build", detail="%s; inputs hash %s%s" % (
-                why, plan.inputs_hash[:12],
+                why, plan.inputs_hash[:12] if v.base not in renewed else "unknown until then",
                 "" if base_ids[v.base] else "; %s would be pulled or made first" % v.base))
         return [outcomes[v.name] for v in variants]
+
+    os.makedirs(LOG_DIR, exist_ok=True)
 
     fetch = Fetcher(client, ca_bundle)
     ready: List[Tuple[Plan, Dict[Artifact, str]]] = []

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Literal, Optional, Sequence
+from typing import Dict, List, Literal, Optional, Sequence, Tuple
 
 from . import text
 from .matrix import Variant
 
 Result = Literal["built", "unchanged", "skipped", "failed", "pushed", "not built", "stale",
-                 "would build"]
+                 "would build", "would fail"]
+FAILED: Tuple[Result, ...] = ("failed", "would fail")  # results that make a command exit 1
 
 
 @dataclass
 class Outcome:
     """One variant's result: built | unchanged | skipped | failed (build),
-    pushed | not built | stale | failed (push)."""
+    would build | would fail (build --dry-run), pushed | not built | stale | failed (push)."""
 
     variant: Variant
     result: Result

@@ -20,7 +20,7 @@ import re
 import time
 from typing import Any, List, Mapping, Optional, Sequence
 
-from . import baseimage, context, images, outcome, settings
+from . import UsageError, baseimage, context, images, outcome, settings, text
 from .images import Log
 from .matrix import Variant
 from .outcome import Outcome
@@ -29,13 +29,6 @@ PUBLISHED_NAME = "whiskey"
 ENV_USER = "WHISKEY_REGISTRY_USER"
 ENV_PASSWORD = "WHISKEY_REGISTRY_PASSWORD"
 
-# Docker's rule: the first component names a registry only if it has a dot
-# or a port, or is localhost; otherwise it is a namespace on the default
-# public registry, which a typo must never push to.
-_HOST = re.compile(r"(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+(?=:)"
-                   r"|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?\Z")
-# A path component of an image reference (distribution's reference grammar).
-_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 # A tag (the same grammar): what a suffix may consist of, and how long a tag may be.
 _SUFFIX = re.compile(r"[A-Za-z0-9_.-]*\Z")
 MAX_TAG = 128
@@ -46,44 +39,43 @@ class PushError(RuntimeError):
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "explanation", None) or exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
+    said = str(getattr(exc, "explanation", None) or exc).strip()
+    return said.splitlines()[0] if said else exc.__class__.__name__
 
 
 def parse_registry(registry: str) -> str:
     """Validate ``HOST[:PORT][/NAMESPACE]`` and return it unchanged.
 
-    Raises PushError naming what is wrong (a scheme, a missing host, an
+    Raises UsageError naming what is wrong (a scheme, a missing host, an
     empty namespace as an unset CI variable gives, an invalid component).
     """
     if "://" in registry:
-        raise PushError("--registry %r: give HOST[:PORT]/NAMESPACE, without a scheme" % registry)
+        raise UsageError("--registry %r: give HOST[:PORT]/NAMESPACE, without a scheme" % registry)
     parts = registry.split("/")
     host = parts[0]
-    if not host or not _HOST.match(host):
-        raise PushError("--registry %r: %r is not a registry host (it needs a dot or a port, or "
+    if not host or not images.HOST.match(host):
+        raise UsageError("--registry %r: %r is not a registry host (it needs a dot or a port, or "
                         "is localhost, e.g. registry.example:5000/team)" % (registry, host))
     for part in parts[1:]:
-        if not _COMPONENT.match(part):
-            raise PushError("--registry %r: namespace component %r is %s" % (
-                registry, part, "empty" if not part else
-                "invalid (lower-case letters and digits, separated by '.', '_' or '-')"))
+        if not images.COMPONENT.match(part):
+            raise UsageError("--registry %r: namespace component %r is %s" % (
+                registry, part, "empty" if not part else "invalid (%s)" % images.COMPONENT_RULE))
     return registry
 
 
 def parse_tag_suffix(suffix: str, variants: Sequence[Variant] = ()) -> str:
     """Validate a tag suffix (e.g. ``-amd64``) and return it unchanged.
 
-    Raises PushError when it has a character a tag cannot have, or when a
+    Raises UsageError when it has a character a tag cannot have, or when a
     tag of one of `variants` would grow past the 128 characters a tag may have.
     """
     if not _SUFFIX.match(suffix):
-        raise PushError("--tag-suffix %r: a tag suffix consists of letters, digits, '_', '.' "
+        raise UsageError("--tag-suffix %r: a tag suffix consists of letters, digits, '_', '.' "
                         "and '-' (e.g. -amd64)" % suffix)
     for v in variants:
         for tag in v.tags:
             if len(tag + suffix) > MAX_TAG:
-                raise PushError("--tag-suffix %r: %s%s would be longer than the %d characters "
+                raise UsageError("--tag-suffix %r: %s%s would be longer than the %d characters "
                                 "a tag may have" % (suffix, tag, suffix, MAX_TAG))
     return suffix
 
@@ -93,7 +85,7 @@ def target(registry: str, tag: str, name: str = PUBLISHED_NAME, suffix: str = ""
 
 
 def login(client: Any, registry: str, environ: Optional[Mapping[str, str]] = None,
-          log: Log = print) -> bool:
+          log: Log = text.log) -> bool:
     """Log in to the registry's host if $WHISKEY_REGISTRY_USER/_PASSWORD are set.
 
     Returns whether it logged in.  Without them, the engine client's own
@@ -137,7 +129,7 @@ def push_ref(client: Any, ref: str) -> str:
 
 
 def push_variant(client: Any, variant: Variant, registry: str,
-                 repository: str = images.DEFAULT_REPOSITORY, log: Log = print,
+                 repository: str = images.DEFAULT_REPOSITORY, log: Log = text.log,
                  tag_suffix: str = "") -> Outcome:
     """Tag and push every tag of variant's builder, then of its runtime image, each tag
     with `tag_suffix` appended; an Outcome (never raises for this variant's problems).
@@ -181,19 +173,19 @@ def push_variant(client: Any, variant: Variant, registry: str,
                        digest=digests[0] if digests else "", detail=str(exc))
     shown = "; ".join("%s (%s)" % (", ".join([refs[0]] + [":" + r.rsplit(":", 1)[1]
                                                          for r in refs[1:]]), d)
-                      for (_, refs), d in zip(todo, digests))
+                      for (_, refs), d in zip(todo, digests, strict=True))
     return Outcome(variant, "pushed", time.time() - start, refs=pushed, digest=digests[0],
                    detail=shown)
 
 
 def push(variants: Sequence[Variant], registry: str, repository: str = images.DEFAULT_REPOSITORY,
-         docker_client: Any = None, log: Log = print,
+         docker_client: Any = None, log: Log = text.log,
          environ: Optional[Mapping[str, str]] = None, tag_suffix: str = "") -> List[Outcome]:
     """Push every variant in turn; a list of Outcome in the order given.
 
     Every tag is pushed with `tag_suffix` appended (none by default).  A bad
-    registry or suffix, a failed login or no Docker engine raise (PushError,
-    images.BuildError) before anything is pushed.
+    registry or suffix (UsageError), a failed login (PushError) or no Docker engine
+    (images.BuildError) raise before anything is pushed.
     """
     registry = parse_registry(registry)
     tag_suffix = parse_tag_suffix(tag_suffix, variants)

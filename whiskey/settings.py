@@ -10,6 +10,7 @@
 | PIP_INDEX_URL | the package index pins are fetched from | pip's configured index |
 | WHISKEY_SOURCE_URL | repository URL images are labelled with | `origin` if an https URL |
 | WHISKEY_DEBIAN_MIRROR | the Debian archive `update` reads suites' Packages from | the host's apt mirrors |
+| TERM | `dumb`: no live status lines redrawn in place, even on a terminal | the terminal's |
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ def registry_credentials(environ: Optional[Mapping[str, str]] = None):
 
 def package_index() -> Optional[str]:
     return _get("PIP_INDEX_URL")
+
+
+def terminal_redraws() -> bool:
+    """Whether a terminal may be redrawn in place (cursor movement): not when TERM=dumb."""
+    return _get("TERM") != "dumb"
 
 
 def debian_mirror() -> Optional[str]:

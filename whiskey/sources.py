@@ -29,7 +29,7 @@ from urllib.error import URLError
 from urllib.parse import urljoin
 from urllib.request import Request, urlopen
 
-from . import settings
+from . import UsageError, settings, text
 
 TIMEOUT = 30
 
@@ -48,6 +48,19 @@ class SignatureError(SourceError):
 
 def cache_dir():
     return settings.source_cache()
+
+
+def writable_cache():
+    """The source cache, made when missing; a UsageError naming it when it cannot be one."""
+    cache = cache_dir()
+    if os.path.exists(cache) and not os.path.isdir(cache):
+        raise UsageError("the source cache %s is not a directory (choose another with "
+                         "$WHISKEY_SOURCE_CACHE)" % cache)
+    try:
+        os.makedirs(cache, exist_ok=True)
+    except OSError as exc:
+        raise SourceError("cannot create the source cache %s: %s" % (cache, exc.strerror)) from None
+    return cache
 
 
 def sha256_of(path):
@@ -109,14 +122,14 @@ def index_files(project, ctx):
                                  (f.get("hashes") or {}).get("sha256"),
                                  f.get("requires-python"), bool(f.get("yanked"))))
         return out
-    for attrs, text in re.findall(r"<a([^>]*)>([^<]+)</a>", body):
+    for attrs, name in re.findall(r"<a([^>]*)>([^<]+)</a>", body):
         href = re.search(r'href="([^"]+)"', attrs)
         if not href:
             continue
         url = urljoin(base, html.unescape(href.group(1)))
         sha = re.search(r"#sha256=([0-9a-f]{64})", url)
         rp = re.search(r'data-requires-python="([^"]*)"', attrs)
-        out.append(IndexFile(text.strip(), url.split("#")[0] if sha else url,
+        out.append(IndexFile(name.strip(), url.split("#")[0] if sha else url,
                              sha.group(1) if sha else None,
                              html.unescape(rp.group(1)) if rp else None,
                              "data-yanked" in attrs))
@@ -142,8 +155,8 @@ def apt_source_uris():
             if f.endswith((".list", ".sources")):
                 texts.append(open(os.path.join(d, f)).read())
     uris = []
-    for text in texts:
-        for uri in re.findall(r"(?:URIs:\s*|^deb(?:-src)?\s+(?:\[[^]]*\]\s+)?)(\S+)", text, re.M):
+    for listing in texts:
+        for uri in re.findall(r"(?:URIs:\s*|^deb(?:-src)?\s+(?:\[[^]]*\]\s+)?)(\S+)", listing, re.M):
             if uri not in uris:
                 uris.append(uri)
     return uris
@@ -211,11 +224,9 @@ def _download(url, dest, ctx):
             os.remove(tmp)
 
 
-def fetch(artifact, ca_bundle=None, log=print):
+def fetch(artifact, ca_bundle=None, log=text.log):
     """Path of a verified copy of artifact in the cache, fetching it if needed."""
-    cache = cache_dir()
-    if not os.path.isdir(cache):
-        os.makedirs(cache)
+    cache = writable_cache()
     path = os.path.join(cache, artifact.file)
     if os.path.exists(path):
         if sha256_of(path) == artifact.sha256:
@@ -231,7 +242,7 @@ def fetch(artifact, ca_bundle=None, log=print):
     try:
         where, _ = _first_place(artifact, ctx, download)
     except SourceError as exc:
-        raise SourceError("%s\n  %s" % (missing_message(artifact, "no place answered"), exc)) from exc
+        raise SourceError(missing_message(artifact, _unanswered(str(exc)))) from exc
     got = sha256_of(path)
     if got != artifact.sha256:
         os.remove(path)
@@ -302,7 +313,7 @@ def check_signature(artifact, path, asc_path, keyring_path):
         sig.fingerprint, made, " (the key has expired since)" if expired else "")
 
 
-def verify_signature(artifact, path, ca_bundle=None, log=print):
+def verify_signature(artifact, path, ca_bundle=None, log=text.log):
     """Fetch artifact's signature and key (pinned, cached) and check path; a description."""
     sig = artifact.signature
     asc = fetch(sig.asc, ca_bundle, log)
@@ -349,6 +360,11 @@ def probe(artifact, ca_bundle=None):
         return False, str(exc).replace("\n  ", "; ")
 
 
+def _unanswered(failures):
+    """Why no place gave a file, in one line, from _first_place's or probe's failures."""
+    return "no place answered (%s)" % failures.replace("\n  ", "; ")
+
+
 def missing_message(artifact, why=""):
     """One line naming a file that cannot be had, its sha256, and how to provide it."""
     return ("%s (sha256 %s) is not in the source cache %s%s; provide it with "
@@ -365,7 +381,7 @@ def availability(variant, ca_bundle=None):
     for artifact in variant.artifacts:
         ok, why = probe(artifact, ca_bundle)
         if not ok:
-            missing.append(missing_message(artifact, "no place answered (%s)" % why))
+            missing.append(missing_message(artifact, _unanswered(why)))
     return (False, "; ".join(missing)) if missing else (True, "")
 
 
@@ -401,19 +417,17 @@ def status(variants):
     return out
 
 
-def fill_from(origin, artifacts, ca_bundle=None, log=print):
+def fill_from(origin, artifacts, ca_bundle=None, log=text.log):
     """Copy artifacts into the cache from a directory or a base URL; verified.
 
     Returns {file: result} where result is "cached" (already there and
     verified), "added", or the reason it was not (absent, wrong sha256).
     Nothing that fails verification is left in the cache.
     """
-    cache = cache_dir()
-    if not os.path.isdir(cache):
-        os.makedirs(cache)
     is_url = re.match(r"https?://", origin) is not None
     if not is_url and not os.path.isdir(origin):
-        raise SourceError("--from %s: not a directory or an http(s) URL" % origin)
+        raise UsageError("--from %s: not a directory or an http(s) URL" % origin)
+    cache = writable_cache()
     ctx = ssl_context(ca_bundle)
     results = {}
     for a in artifacts:

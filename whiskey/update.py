@@ -94,7 +94,7 @@ def _entry(lines: Sequence[str], variant: str) -> range:
     start = next((i for i, line in enumerate(lines)
                   if re.match(r"  %s:\s*(#.*)?$" % re.escape(variant), line)), None)
     if start is None:
-        raise MatrixError("matrix.yaml: variant %r not found to update" % variant)
+        raise MatrixError("variant %r not found to update" % variant)
     end = next((i for i in range(start + 1, len(lines)) if re.match(r"  \S", lines[i])),
                len(lines))
     return range(start + 1, end)
@@ -110,7 +110,7 @@ def rewrite(text: str, changes: Sequence[Change]) -> str:
                             .replace(c.old.sha256, c.new_sha256, 1))
                 break
         else:
-            raise MatrixError("matrix.yaml: variant %r has no one-line pin %s: {file: %s, ...} "
+            raise MatrixError("variant %r has no one-line pin %s: {file: %s, ...} "
                               "to update" % (c.variant, c.pin, c.old.file))
     return "".join(lines)
 
@@ -183,7 +183,7 @@ def interpreter_plan(variants: Sequence[Variant], mirrors: Sequence[str], fetch:
                     for name, versions in packages_versions(_read_packages(mirror, s, arch, fetch)).items():
                         merged.setdefault(name, []).extend(versions)
             if not merged:
-                raise MatrixError("no Packages index for %s on any Debian mirror (%s)"
+                raise sources.SourceError("no Packages index for %s on any Debian mirror (%s)"
                                   % (suite, ", ".join(mirrors) or "none configured"))
             indexes[suite] = merged
         package = "python" + v.major_minor
@@ -207,7 +207,7 @@ def rewrite_python(text: str, changes: Sequence[InterpreterChange]) -> str:
                 lines[i] = lines[i].replace(c.old, c.new, 1)
                 break
         else:
-            raise MatrixError("matrix.yaml: variant %r has no line python: %s to update"
+            raise MatrixError("variant %r has no line python: %s to update"
                               % (c.variant, c.old))
     return "".join(lines)
 

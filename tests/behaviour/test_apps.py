@@ -108,8 +108,9 @@ def test_declared_python_of_another_version_fails_the_build_at_once(apps, builde
     (src / "runtime.txt").write_text("python-%s\n" % other)
     with pytest.raises(s2i.AssembleError) as exc:
         apps.build(builder, "declared-python", src=str(src))
-    assert ("whiskey: ERROR: runtime.txt declares Python python-%s, and this image (%s) has Python %s"
-            % (other, variant.name, variant.python)) in exc.value.logs
+    assert ("whiskey: ERROR: runtime.txt declares Python python-%s, and this image (%s) has Python "
+            "%s; build with whiskey's python-%s image" % (other, variant.name, variant.python, other)
+            ) in exc.value.logs
     # The image's own version is accepted.
     (src / "runtime.txt").write_text("python-%s\n" % variant.major_minor)
     apps.build(builder, "declared-python", src=str(src), suffix="-ok")

@@ -21,7 +21,7 @@ import sys
 import pytest
 import yaml
 
-from whiskey import ci, cli, context, images, matrix, publish, render, settings
+from whiskey import UsageError, ci, cli, context, images, matrix, publish, render, settings
 
 from .conftest import ROOT, build_py
 
@@ -461,7 +461,7 @@ def test_ci_matrix_of_some_variants_keeps_the_order_given(env):
 def test_ci_matrix_unknown_variant(env):
     p = build_py(env, "ci-matrix", "python-4.0")
     assert p.returncode == 2
-    assert p.stderr.startswith("error: unknown variant python-4.0")
+    assert p.stderr.startswith("build.py: error: unknown variant python-4.0")
 
 
 @pytest.fixture
@@ -561,7 +561,7 @@ def test_registry_accepted(registry):
     ("example.invalid/Team", "'Team' is invalid"),
 ])
 def test_registry_rejected(registry, message):
-    with pytest.raises(publish.PushError) as exc:
+    with pytest.raises(UsageError) as exc:
         publish.parse_registry(registry)
     assert message in str(exc.value)
 
@@ -612,7 +612,7 @@ def test_a_tag_suffix_is_appended_to_every_pushed_tag(v311):
 ])
 def test_a_bad_tag_suffix_is_rejected_before_anything_is_pushed(v311, suffix, message):
     engine = FakeEngine(local(v311))
-    with pytest.raises(publish.PushError) as exc:
+    with pytest.raises(UsageError) as exc:
         publish.push([v311], "example.invalid/ns", docker_client=engine, log=lambda t: None,
                      environ={publish.ENV_USER: "ci", publish.ENV_PASSWORD: "s3cret"},
                      tag_suffix=suffix)
@@ -626,7 +626,7 @@ def test_the_longest_tag_suffix_allowed():
     longest = max(len(t) for t in v.tags)
     suffix = "-" * (publish.MAX_TAG - longest)
     assert publish.parse_tag_suffix(suffix, [v]) == suffix
-    with pytest.raises(publish.PushError):
+    with pytest.raises(UsageError):
         publish.parse_tag_suffix(suffix + "x", [v])
 
 
@@ -639,8 +639,8 @@ def test_push_cli_takes_a_tag_suffix():
 
 def test_push_cli_bad_tag_suffix_is_one_line(env):
     p = build_py(env, "push", "python-3.11", "--registry", "example.invalid/ns", "--tag-suffix=/x")
-    assert p.returncode == 1
-    assert p.stderr.startswith("error: --tag-suffix '/x': ")
+    assert p.returncode == 2
+    assert p.stderr.startswith("build.py: error: --tag-suffix '/x': ")
     assert p.stderr.count("\n") == 1
 
 
@@ -703,16 +703,34 @@ def test_login_only_when_both_variables_are_set(v311):
     assert "set both WHISKEY_REGISTRY_USER and WHISKEY_REGISTRY_PASSWORD" in str(exc.value)
 
 
+@pytest.mark.parametrize("json_out", [False, True])
+def test_push_cli_logs_to_stderr_and_prints_only_its_result(v311, monkeypatch, capsys, json_out):
+    monkeypatch.setattr(images, "client", lambda: FakeEngine(local(v311)))
+    monkeypatch.delenv(publish.ENV_USER, raising=False)
+    monkeypatch.delenv(publish.ENV_PASSWORD, raising=False)
+    argv = ["push", "python-3.11", "--registry", "example.invalid/ns"] + ["--json"] * json_out
+    assert cli.main(argv) == 0
+    out, err = capsys.readouterr()
+    if json_out:
+        (pushed,) = json.loads(out)
+        assert (pushed["variant"], pushed["result"]) == ("python-3.11", "pushed")
+        assert pushed["refs"][0] == "example.invalid/ns/whiskey:python-3.11"
+    else:
+        assert out.startswith("VARIANT ") and out.splitlines()[1].split()[:2] == [
+            "python-3.11", "pushed"]
+    assert err.splitlines()[0] == "[python-3.11] pushing example.invalid/ns/whiskey:python-3.11"
+
+
 def test_push_cli_errors_are_one_line(env):
     p = build_py(env, "push", "python-3.11", "--registry", "team/x")
-    assert p.returncode == 1
-    assert p.stderr.startswith("error: --registry 'team/x': ")
+    assert p.returncode == 2
+    assert p.stderr.startswith("build.py: error: --registry 'team/x': ")
     assert p.stderr.count("\n") == 1
     p = build_py(env, "push", "python-3.11", "--registry", "example.invalid/ns")
     assert p.returncode == 1
     assert "no Docker engine answers" in p.stderr and "Traceback" not in p.stderr
     p = build_py(env, "push", "python-9.9", "--registry", "example.invalid/ns")
-    assert p.returncode == 2 and p.stderr.startswith("error: unknown variant python-9.9")
+    assert p.returncode == 2 and p.stderr.startswith("build.py: error: unknown variant python-9.9")
 
 
 def test_push_requires_a_registry(env):

@@ -237,3 +237,22 @@ def test_the_dockerfile_uses_what_the_context_has_and_nothing_else(variants, tmp
         runs = " ".join(rest for word, rest in dockerfile.instructions(text) if word == "RUN")
         for a in v.artifacts:
             assert a.file in runs, (v.name, a.file)
+
+
+@pytest.mark.parametrize("name", [v.name for v in matrix.load()])
+def test_a_python_bump_changes_that_variants_inputs_alone(name):
+    """No image carries facts about other variants: bumping one variant's Python
+    (its upstream tarball too, when compiled) rebuilds and republishes that one."""
+    with open(matrix.DEFAULT_PATH) as f:
+        data = yaml.safe_load(f)
+    before = hashes(matrix.parse(copy.deepcopy(data)))
+    entry = data["variants"][name]
+    old = entry["python"]
+    major, minor, micro = old.split(".")
+    entry["python"] = new = "%s.%s.%d" % (major, minor, int(micro) + 1)
+    if "source" in entry:
+        source = entry["source"]
+        source.update(file=source["file"].replace(old, new), sha256="c" * 64,
+                      url=source["url"].replace(old, new))
+        source.pop("debian", None)
+    assert changed(before, hashes(matrix.parse(data))) == [name]

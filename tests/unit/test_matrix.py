@@ -104,7 +104,7 @@ def test_real_matrix_latest_alias_is_on_one_variant(variants):
 def test_parse_of_the_raw_yaml_equals_load(raw, variants):
     parsed = matrix.parse(raw)
     assert [v.name for v in parsed] == [v.name for v in variants]
-    for a, b in zip(parsed, variants):
+    for a, b in zip(parsed, variants, strict=True):
         assert a.artifacts == b.artifacts
         assert a.tags == b.tags
 

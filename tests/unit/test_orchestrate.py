@@ -90,6 +90,11 @@ class FakeImages(object):
             raise docker.errors.ImageNotFound("No such image: %s" % name)
         return self.engine.store[name]
 
+    def get_registry_data(self, name):
+        if name not in self.engine.registry:
+            raise docker.errors.APIError("500 Server Error: no route to the registry")
+        return type("RegistryData", (), {"id": self.engine.registry[name]})()
+
 
 class FakeAPI(object):
     def __init__(self, engine):
@@ -114,6 +119,7 @@ class FakeEngine(object):
 
     def __init__(self, failures=None):
         self.store = {}       # reference or id -> FakeImage
+        self.registry = {}    # reference -> the manifest digest a registry has
         self.tagged = []      # every "repository:tag" tagged, in order
         self.builds = []      # (tag, {context path: bytes}, labels)
         self.shared = []      # (Dockerfile, how many variant builds came before)
@@ -140,10 +146,10 @@ class FakeEngine(object):
         yield {"aux": {"ID": image_id}}
         yield {"stream": "Successfully built %s\n" % image_id[7:19]}
 
-    def add_current(self, variant, tags=1):
+    def add_current(self, variant, tags=1, base_id=""):
         """An image of variant carrying its current inputs hash, tagged with its first tags."""
         image = FakeImage(self, "sha256:" + "c" * 64,
-                          {images.LABEL_INPUTS: context.plan(variant).inputs_hash})
+                          {images.LABEL_INPUTS: context.plan(variant, base_id=base_id).inputs_hash})
         for t in variant.tags[:tags]:
             self.store["%s:%s" % (REPO, t)] = image
             self.store["%s:%s" % (images.runtime_repository(REPO), t)] = image
@@ -247,7 +253,7 @@ def test_a_first_build_builds_and_tags_every_variant(variants, calls):
     # Each variant's runtime image (the Dockerfile's runtime stage) is built first.
     assert [t for t, _, _ in engine.builds] == [
         "%s:%s" % (repo, n) for n in NAMES for repo in (runtime_repo, REPO)]
-    for v, o in zip(variants, outcomes):
+    for v, o in zip(variants, outcomes, strict=True):
         assert set("%s:%s" % (repo, t) for t in v.tags
                    for repo in (REPO, runtime_repo)) <= set(engine.tagged)
         assert o.detail == ("tags " + ", ".join("%s:%s" % (REPO, t) for t in v.tags)
@@ -291,7 +297,7 @@ def test_a_second_run_retags_and_builds_nothing(variants, calls):
     assert (len(calls.fetched), len(calls.bases)) == (fetched, bases)  # nothing fetched either
     assert sorted(engine.tagged) == sorted("%s:%s" % (repo, t) for v in variants for t in v.tags
                                            for repo in (REPO, images.runtime_repository(REPO)))
-    for v, o in zip(variants, outcomes):
+    for v, o in zip(variants, outcomes, strict=True):
         assert o.detail == "inputs hash %s" % context.plan(v).inputs_hash[:12]
 
 
@@ -337,13 +343,19 @@ def test_a_variant_without_sources_is_skipped_with_the_missing_file(variants, ca
     assert calls.fetched and "Python-9.2.0.tgz" not in calls.fetched  # nothing fetched for it
 
 
-def test_a_named_variant_without_sources_fails_with_the_missing_file(variants, calls, tmp_path):
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_named_variant_without_sources_fails_with_the_missing_file(variants, calls, tmp_path,
+                                                                     dry_run):
     os.remove(str(tmp_path / "cache" / "Python-9.2.0.tgz"))
     engine = FakeEngine()
-    outcomes, _ = build(variants, engine, explicit=True)
-    assert results(outcomes) == [("python-9.1", "built"), ("python-9.2", "failed"),
-                                 ("python-9.3", "built")]
-    assert outcomes[1].detail == sources.missing_message(variants[1].source, "no place answered")
+    outcomes, _ = build(variants, engine, explicit=True, dry_run=dry_run)
+    # A dry run says what the build does, in the same words.
+    assert results(outcomes) == [("python-9.1", "would build" if dry_run else "built"),
+                                 ("python-9.2", "would fail" if dry_run else "failed"),
+                                 ("python-9.3", "would build" if dry_run else "built")]
+    assert outcomes[1].detail == sources.missing_message(
+        variants[1].source, "no place answered (upstream https://upstream.invalid/Python-9.2.0.tgz: "
+                            "no network in unit tests)")
 
 
 def test_a_corrupt_source_fails_its_variant_only(variants, calls, tmp_path):
@@ -443,7 +455,7 @@ def test_build_command_prints_the_summary_and_fails_on_a_failure(variants, calls
     code = cli.main(["--matrix", str(path), "build", "--repository", REPO, "-j", "2"])
     out, err = capsys.readouterr()
     assert code == 1
-    table = [line.split()[:2] for line in out.strip().splitlines()]
+    table = [line.split()[:2] for line in out.splitlines()]  # the table alone, from line 1
     assert table == [["VARIANT", "RESULT"], ["python-9.1", "built"], ["python-9.2", "failed"],
                      ["python-9.3", "built"]]
     assert "[python-9.2] FAILED" in err
@@ -452,6 +464,24 @@ def test_build_command_prints_the_summary_and_fails_on_a_failure(variants, calls
     out, _ = capsys.readouterr()
     assert [line.split()[1] for line in out.strip().splitlines()[1:]] == [
         "unchanged", "built", "unchanged"]
+
+
+def test_build_dry_run_of_a_named_variant_without_sources_fails_as_the_build(
+        calls, tmp_path, monkeypatch, capsys):
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(matrix_data()))
+    os.remove(str(tmp_path / "cache" / "Python-9.2.0.tgz"))
+    monkeypatch.setattr(images, "client", lambda: FakeEngine())
+    argv = ["--matrix", str(path), "build", "--repository", REPO, "--json", "python-9.2"]
+    assert cli.main(argv + ["--dry-run"]) == 1
+    (dry,) = json.loads(capsys.readouterr().out)
+    assert cli.main(argv) == 1
+    (real,) = json.loads(capsys.readouterr().out)
+    assert (dry["result"], real["result"]) == ("would fail", "failed")
+    assert dry["detail"] == real["detail"] == sources.missing_message(
+        matrix.parse(matrix_data())[1].source,
+        "no place answered (upstream https://upstream.invalid/Python-9.2.0.tgz: no network in "
+        "unit tests)")
 
 
 # -- the summary --------------------------------------------------------------------------------
@@ -529,15 +559,34 @@ def test_images_name_their_source_repository_when_it_is_known(monkeypatch):
     assert settings.source_url("https://example.invalid/team/whiskey") == "https://example.invalid/fork"
 
 
-def test_dry_run_says_what_would_be_built_and_does_nothing(variants, calls):
+BASE = "debian:bookworm-slim"
+
+
+@pytest.mark.parametrize("registry, first", [
+    (None, "unchanged"),
+    ("sha256:" + "1" * 64, "unchanged"),   # --pull: the registry has the engine's base
+    ("sha256:" + "2" * 64, "would build: --pull: the registry's debian:bookworm-slim "
+                           "(sha256:222222222222) is not the engine's: it would be pulled"),
+    ("", "would build: --pull: debian:bookworm-slim cannot be pulled (500 Server Error: no "
+         "route to the registry), so debootstrap would make it anew"),
+])
+def test_dry_run_says_what_the_build_would_do_and_does_nothing(variants, calls, tmp_path,
+                                                               registry, first):
     engine = FakeEngine()
-    engine.add_current(variants[0], tags=len(variants[0].tags))
-    outcomes, _ = build(variants, engine, dry_run=True, pull=True)
-    assert results(outcomes) == [("python-9.1", "unchanged"), ("python-9.2", "would build"),
-                                 ("python-9.3", "would build")]
+    engine.store[BASE] = FakeImage(engine, "sha256:" + "b" * 64, {})
+    engine.store[BASE].attrs["RepoDigests"] = ["debian@sha256:" + "1" * 64]
+    if registry:
+        engine.registry[BASE] = registry
+    engine.add_current(variants[0], tags=len(variants[0].tags), base_id=engine.store[BASE].id)
+    outcomes, progress = build(variants, engine, dry_run=True, pull=registry is not None)
+    assert [o.result + (": " + o.detail.split(";")[0] if o.result == "would build" else "")
+            for o in outcomes[:1]] == [first]
+    assert results(outcomes)[1:] == [("python-9.2", "would build"), ("python-9.3", "would build")]
     assert outcomes[1].detail.startswith("no local image; inputs hash ")
+    assert ("[%s] --pull: " % BASE in progress) == first.startswith("would build")
     assert engine.builds == [] and engine.shared == [] and engine.tagged == []
     assert calls.fetched == [] and calls.bases == []
+    assert not (tmp_path / "build-logs").exists()
 
 
 def test_live_progress_keeps_a_status_line_per_variant_and_prints_events_whole(monkeypatch):
@@ -559,8 +608,28 @@ def test_live_progress_keeps_a_status_line_per_variant_and_prints_events_whole(m
     assert p.status == {}
 
 
-def test_progress_off_a_terminal_is_plain_lines():
+@pytest.mark.parametrize("tty, term", [(False, "xterm"), (True, "dumb")])
+def test_progress_off_a_terminal_or_on_a_dumb_one_is_plain_lines(monkeypatch, tty, term):
+    monkeypatch.setenv("TERM", term)
     out = io.StringIO()
+    out.isatty = lambda: tty
     p = orchestrate.Progress(out)
     p.line("python-9.1", "Step 7/32 : RUN make")
     assert out.getvalue() == "[python-9.1] Step 7/32 : RUN make\n" and not p.live
+
+
+def test_dry_run_after_one_variants_bump_lists_that_variant_alone(variants, calls):
+    """Nothing in an image names another variant, so a bump rebuilds one image."""
+    engine = FakeEngine()
+    for v in variants:
+        engine.add_current(v, tags=len(v.tags))
+    bumped = b"python 9.3.1 source\n"
+    with open(os.path.join(os.environ["WHISKEY_SOURCE_CACHE"], "Python-9.3.1.tgz"), "wb") as f:
+        f.write(bumped)
+    data = matrix_data()
+    data["variants"]["python-9.3"].update(python="9.3.1", source={
+        "file": "Python-9.3.1.tgz", "sha256": hashlib.sha256(bumped).hexdigest(),
+        "url": "https://upstream.invalid/Python-9.3.1.tgz", "unsigned": "a test tarball"})
+    outcomes, _ = build(matrix.parse(data), engine, dry_run=True)
+    assert results(outcomes) == [("python-9.1", "unchanged"), ("python-9.2", "unchanged"),
+                                 ("python-9.3", "would build")]

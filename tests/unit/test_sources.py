@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from whiskey import matrix, sources
+from whiskey import UsageError, matrix, sources
 from whiskey.matrix import Artifact
 
 from .conftest import build_py
@@ -176,9 +176,9 @@ def test_fetch_when_every_place_fails(offline, server):
     with pytest.raises(sources.SourceError) as e:
         sources.fetch(a, log=lambda m: None)
     assert not isinstance(e.value, sources.ChecksumError)
-    first, *places = str(e.value).splitlines()
-    assert first == sources.missing_message(a, "no place answered")
-    assert places == ["  upstream %s: Not Found" % url]
+    # One line, as `build --dry-run` and `list` say it: every place and why it failed.
+    assert str(e.value) == sources.missing_message(
+        a, "no place answered (upstream %s: Not Found)" % url)
 
 
 def test_fetch_failure_leaves_nothing_in_the_cache(offline, server):
@@ -434,7 +434,7 @@ def test_fill_from_a_url(offline, server):
 
 @pytest.mark.parametrize("origin", ["/no/such/dir", "ftp://mirror.invalid/src"])
 def test_fill_from_something_else_is_an_error(offline, origin):
-    with pytest.raises(sources.SourceError) as e:
+    with pytest.raises(UsageError) as e:
         sources.fill_from(origin, [Artifact("good-1.0.tar.gz", GOOD_SHA)], log=lambda m: None)
     assert str(e.value) == "--from %s: not a directory or an http(s) URL" % origin
 
@@ -503,8 +503,9 @@ def test_sources_from_a_directory(env, small_matrix, offline, tmp_path):
             (origin / name).write_bytes(b"tampered\n" if name == "Python-9.2.0.tgz" else data)
     p = build_py(env, "--matrix", small_matrix, "sources", "--from", str(origin))
     assert p.returncode == 1
-    errors = [line for line in p.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == ["error: Python-9.2.0.tgz from %s: rejected: sha256 %s, but matrix.yaml pins %s"
+    errors = [line for line in p.stderr.splitlines() if line.startswith("build.py: error: ")]
+    assert errors == ["build.py: error: Python-9.2.0.tgz from %s: rejected: sha256 %s, but "
+                      "matrix.yaml pins %s"
                       % (origin, hashlib.sha256(b"tampered\n").hexdigest(), _sha("Python-9.2.0.tgz"))]
     assert "mod_wsgi-1.0.tar.gz: not in %s" % origin in p.stderr
     assert _cache_files(offline) == sorted(
@@ -530,7 +531,7 @@ def test_sources_from_an_origin_that_provides_nothing_fails(env, small_matrix, o
     empty.mkdir()
     p = build_py(env, "--matrix", small_matrix, "sources", "--from", str(empty))
     assert p.returncode == 1
-    assert "error: %s provided none of the missing files" % empty in p.stderr
+    assert "build.py: error: %s provided none of the missing files" % empty in p.stderr
     assert "Traceback" not in p.stderr
 
 
@@ -539,8 +540,9 @@ def test_sources_from_a_url(env, small_matrix, offline, server):
         server.serve("/mirror/" + name, b"tampered\n" if name == "wheel-1.0-py3-none-any.whl" else data)
     p = build_py(env, "--matrix", small_matrix, "sources", "--from", server.url + "/mirror")
     assert p.returncode == 1
-    assert [line.split(" from ")[0] for line in p.stderr.splitlines() if line.startswith("error: ")] == [
-        "error: wheel-1.0-py3-none-any.whl"]
+    assert [line.split(" from ")[0] for line in p.stderr.splitlines()
+            if line.startswith("build.py: error: ")] == [
+        "build.py: error: wheel-1.0-py3-none-any.whl"]
     assert _cache_files(offline) == sorted(n for n in CLI_FILES if n != "wheel-1.0-py3-none-any.whl")
     # The pins both variants share are downloaded once.
     assert sorted(path for _method, path in server.requests) == sorted("/mirror/" + n for n in CLI_FILES)
@@ -566,11 +568,12 @@ def test_sources_json(env, small_matrix, offline):
 
 def test_sources_cli_errors(env, small_matrix, tmp_path):
     p = build_py(env, "--matrix", small_matrix, "sources", "--from", str(tmp_path / "nowhere"))
-    assert (p.returncode, p.stdout) == (1, "")
-    assert p.stderr == "error: --from %s: not a directory or an http(s) URL\n" % (tmp_path / "nowhere")
+    assert (p.returncode, p.stdout) == (2, "")
+    assert p.stderr == ("build.py: error: --from %s: not a directory or an http(s) URL\n"
+                        % (tmp_path / "nowhere"))
     p = build_py(env, "--matrix", small_matrix, "sources", "python-9.3")
     assert p.returncode == 2
-    assert p.stderr == "error: unknown variant python-9.3 (known: python-9.1, python-9.2)\n"
+    assert p.stderr == "build.py: error: unknown variant python-9.3 (known: python-9.1, python-9.2)\n"
 
 
 # -- OpenPGP signatures: a key made for the test, real gpg ---------------------

@@ -4,7 +4,7 @@
 application declares (.python-version, runtime.txt, requires-python in
 pyproject.toml and pylock.toml, Pipfile's [requires], Poetry's python
 constraint) with the image's interpreter.  A mismatch is one line naming the
-file, the constraint and the whiskey variants that satisfy it; exit status 1.
+file, the constraint and the image to use; exit status 1.
 
 ``python layout.py kind [SRC]`` prints how assemble installs the application,
 the first that applies of: ``lock`` (pylock.toml, uv.lock, poetry.lock or
@@ -179,14 +179,15 @@ def satisfies(version, alternatives):
     return False
 
 
-def variants(env):
-    """[(variant name, Python version)] of every whiskey variant, from $WHISKEY_VARIANTS."""
-    pairs = []
-    for item in env.get("WHISKEY_VARIANTS", "").split():
-        name, _, version = item.partition("=")
-        if version:
-            pairs.append((name, version))
-    return pairs
+def suggested_variant(alternatives):
+    """The variant name a declaration asks for, when it names one X.Y only
+    (``==3.9.*``, ``~=3.9.2``, ``python-3.9``), else None.  An image knows no
+    other variant (so that changing one changes no other image): it can only
+    name the tag."""
+    found = set()
+    for spec in alternatives:
+        found.update(re.findall(r"(?:===|==|~=)\s*v?([0-9]+\.[0-9]+)", spec))
+    return "python-" + found.pop() if len(found) == 1 else None
 
 
 def check_python(src, version, env):
@@ -197,12 +198,13 @@ def check_python(src, version, env):
         except Mismatch as exc:
             raise Mismatch("%s: %s: %s" % (name, written, exc))
         if not ok:
-            others = [v for v, ver in variants(env) if satisfies(ver, alternatives)]
+            wanted = suggested_variant(alternatives)
             raise Mismatch(
                 "%s declares Python %s, and this image (%s) has Python %s; %s"
                 % (name, written, env.get("WHISKEY_VARIANT", "whiskey"), version,
-                   "variants that satisfy it: " + ", ".join(others) if others
-                   else "no whiskey variant satisfies it"))
+                   "build with whiskey's %s image" % wanted if wanted
+                   else "build with a whiskey image whose Python satisfies it (tags python-X.Y; "
+                        "`./build.py list` names every variant)"))
 
 
 # The lock files assemble installs from (locks.py), in the order they are looked for.
