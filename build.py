@@ -62,6 +62,10 @@ def _run(cmd):
         proc.kill()
         proc.wait()
         raise
+    if proc.returncode in (-signal.SIGINT, 128 + signal.SIGINT):
+        # Ctrl-C reaches the whole group: the child may end before this process
+        # sees its own KeyboardInterrupt.
+        raise KeyboardInterrupt
     if proc.returncode != 0:
         sys.stderr.write(err.decode("utf-8", "replace"))
         raise subprocess.CalledProcessError(proc.returncode, cmd)

@@ -11,6 +11,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -367,16 +368,27 @@ def test_ctrl_c_while_creating_the_venv_removes_it_in_one_line(env, tmp_path):
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     shutil.copy(os.path.join(ROOT, "build.py"), str(checkout))
-    (checkout / "requirements.txt").write_text("")
+    # An index that never answers: pip waits there until interrupted, so the
+    # Ctrl-C lands while .venv/ is being made however slow this machine is.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    (checkout / "requirements.txt").write_text(
+        "--index-url http://127.0.0.1:%d/simple/\nsix==1.16.0 --hash=sha256:%s\n"
+        % (silent.getsockname()[1], "0" * 64))
     # -S: no site-packages, so docker is not importable and build.py makes .venv/.
     p = subprocess.Popen([sys.executable, "-S", str(checkout / "build.py"), "list"], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
-    deadline = time.time() + 30
-    while not (checkout / ".venv").exists() and time.time() < deadline:
-        time.sleep(0.01)
-    os.killpg(p.pid, signal.SIGINT)  # as Ctrl-C does: to the whole foreground group
-    out, err = p.communicate(timeout=60)
+    try:
+        deadline = time.time() + 60
+        while not (checkout / ".venv" / "bin" / "pip").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # pip is starting, or waiting on the index
+        os.killpg(p.pid, signal.SIGINT)  # as Ctrl-C does: to the whole foreground group
+        out, err = p.communicate(timeout=60)
+    finally:
+        silent.close()
     assert (p.returncode, out) == (130, "")
     assert err.splitlines() == [
         "build.py: creating .venv/ with requirements.txt",
