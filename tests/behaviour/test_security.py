@@ -45,8 +45,10 @@ def errors(text):
 
 def test_a_runtime_build_runs_none_of_the_builds_python_as_root(apps, builder, docker_client):
     """The build's .pth would plant a setuid-root bash if any Python started as root
-    while assemble-runtime put the build in place: it starts as the app user only."""
-    image, _ = apps.build(builder, "hostile", kind="runtime")
+    while assemble-runtime put the build in place: it starts as the app user only.
+    The build's environment reaches assemble-runtime too, and does not choose where
+    root deletes and moves (PYTHON_VERSION named the site-packages once)."""
+    image, _ = apps.build(builder, "hostile", kind="runtime", env={"PYTHON_VERSION": "0.0"})
     status, out = shell(docker_client, image.id,
                         "find / -xdev -type f -perm /6000; ls /tmp /usr/local/bin", user="0")
     assert status == 0, out

@@ -43,6 +43,8 @@ import sysconfig
 import tempfile
 import zipfile
 
+from locks import sha256_of
+
 STAMP_PREFIX = "# stamp "
 # A wheel's file name: name-version(-build)?-python-abi-platform.whl, nothing else.
 _WHEEL_FILE = re.compile(r"^[A-Za-z0-9_.]+-[A-Za-z0-9_.!+]+(-[0-9][A-Za-z0-9_.]*)?"
@@ -68,14 +70,6 @@ def distributions(site):
 
 def _b64(digest):
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def _sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- reading a wheel -----------------------------------------------------------------
@@ -286,7 +280,7 @@ class Plan(object):
 
 def _stage_wheel(path, requested, plan, hashes):
     """Stage one wheel's files, scripts and metadata; its dist-info name."""
-    if hashes is not None and _sha256_file(path) not in hashes:
+    if hashes is not None and sha256_of(path) not in hashes:
         raise Refused("%s is not one of the hashes requirements.txt pins" % os.path.basename(path))
     paths = {"purelib": plan.site, "platlib": plan.site, "scripts": plan.bin_dir}
     executable = sys.executable
