@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""What the behaviour suite costs, per variant and whole, at two revisions.
+
+    python3 bench/suite.py --label before --revision 5149328
+    python3 bench/suite.py --label after --revision HEAD python-3.11 python-2.7
+    python3 bench/suite.py --report
+
+Each run checks the revision out in a temporary git worktree and runs its
+behaviour suite (`pytest tests/behaviour --variant NAME`) once per variant,
+one variant after another, with the builder images as they are (warm: a
+builder whose inputs did not change is not rebuilt).  It records the wall
+time, the outcome counts from pytest's JUnit XML, and the time per test
+file.  --python names an interpreter with the suite's requirements
+(requirements-test.txt); default this one.  Results accumulate in
+bench/results/suite.json under the label; --report writes suite.md from it.
+"""
+
+import argparse
+import collections
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from typing import Dict, List
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results", "suite.json")
+REPORT = os.path.join(HERE, "results", "suite.md")
+
+
+def variants_of(worktree: str) -> List[str]:
+    out = subprocess.run([sys.executable, "build.py", "list", "--offline"], cwd=worktree, check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.startswith("python-")]
+
+
+def junit_summary(path: str) -> Dict[str, object]:
+    counts = collections.Counter()  # type: collections.Counter
+    per_file = collections.defaultdict(float)  # type: Dict[str, float]
+    for case in ET.parse(path).iter("testcase"):
+        name = case.get("classname", "").rsplit(".", 1)[-1]
+        per_file[name] += float(case.get("time", 0))
+        kinds = [child.tag for child in case]
+        if "failure" in kinds or "error" in kinds:
+            counts["failed"] += 1
+        elif "skipped" in kinds:
+            counts["skipped"] += 1
+        else:
+            counts["passed"] += 1
+    return {"counts": dict(counts), "per_file": {k: round(v, 1) for k, v in sorted(per_file.items())}}
+
+
+def run(label: str, revision: str, python: str, names: List[str]) -> None:
+    commit = subprocess.run(["git", "rev-parse", revision], cwd=ROOT, check=True,
+                            stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    results = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
+    entry = results.setdefault(label, {"commit": commit, "variants": {}})
+    entry["commit"] = commit
+    keep = os.path.join(tempfile.gettempdir(), "whiskey-suite")  # the JUnit XML, for a closer look
+    os.makedirs(keep, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="whiskey-suite-") as tmp:
+        worktree = os.path.join(tmp, "tree")
+        subprocess.run(["git", "worktree", "add", "--detach", worktree, commit], cwd=ROOT,
+                       check=True, stdout=subprocess.DEVNULL)
+        try:
+            for name in names or variants_of(worktree):
+                xml = os.path.join(keep, "%s-%s.xml" % (label, name))
+                began = time.time()
+                status = subprocess.run(
+                    [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/behaviour",
+                     "--variant", name, "--junitxml", xml], cwd=worktree).returncode
+                seconds = round(time.time() - began, 1)
+                done = dict(junit_summary(xml), seconds=seconds, exit=status,
+                            date=time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
+                entry["variants"][name] = done
+                print("%s %s: %.0f s, %s" % (label, name, seconds, done["counts"]), flush=True)
+                with open(RESULTS, "w") as f:
+                    json.dump(results, f, indent=1, sort_keys=True)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", worktree], cwd=ROOT)
+
+
+def minutes(seconds: float) -> str:
+    return "%d min %02d s" % divmod(int(round(seconds)), 60)
+
+
+def report() -> None:
+    results = json.load(open(RESULTS))
+    labels = list(results)
+    names = sorted({n for e in results.values() for n in e["variants"]},
+                   key=lambda n: [int(p) for p in n.split("-")[1].split(".")])
+    lines = ["| variant | " + " | ".join("%s (%s)" % (label, results[label]["commit"][:7])
+                                         for label in labels) + " |",
+             "|---|" + "---:|" * len(labels)]
+    for name in names:
+        cells = []
+        for label in labels:
+            v = results[label]["variants"].get(name)
+            cells.append("-" if v is None else "%s (%s passed, %s skipped)" % (
+                minutes(v["seconds"]), v["counts"].get("passed", 0),
+                v["counts"].get("skipped", 0)))
+        lines.append("| %s | %s |" % (name, " | ".join(cells)))
+    for what, fold in (("median per variant", statistics.median), ("whole (sum)", sum)):
+        lines.append("| **%s** | %s |" % (what, " | ".join(
+            minutes(fold([v["seconds"] for v in results[label]["variants"].values()]))
+            for label in labels)))
+    with open(REPORT, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("variants", nargs="*", help="default: every variant of the revision")
+    parser.add_argument("--label")
+    parser.add_argument("--revision", default="HEAD")
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if args.report:
+        report()
+        return 0
+    if not args.label:
+        parser.error("--label is needed to run (or --report)")
+    run(args.label, args.revision, args.python, args.variants)
+    report()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
