@@ -56,7 +56,7 @@ CA = "/etc/ssl/certs/ca-certificates.crt"
 # Runs in a revision's worktree (its own whiskey package): one app build, as JSON.
 APP_BUILD = r"""
 import json, sys, time, docker, inspect
-from whiskey import s2i
+from tests.support import s2i
 client = docker.from_env(timeout=1200)
 builder, src, tag, incremental, runtime = sys.argv[1:6]
 kwargs = {}

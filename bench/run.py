@@ -10,7 +10,7 @@ Writes bench/results/<variant>.json (every sample), then from that file alone
 <variant>-serving.png (the plot).  Everything runs against 127.0.0.1 and is
 bounded in time; see BENCHMARKS.md for what is measured and why.
 
-Serving: ONE application image (bench/app, built with whiskey.s2i.build_app)
+Serving: ONE application image (bench/app, built with tests/support/s2i.py, the suite's s2i emulation)
 is run under every server configuration, so the interpreter, the libraries
 and the container limits are the same for all; only the container command
 (gunicorn) or the MOD_WSGI_* environment (whiskey) differs.  The load
@@ -30,7 +30,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-for path in (ROOT, HERE):  # whiskey (a measuring run imports whiskey.matrix and .s2i), benchlib
+for path in (ROOT, HERE):  # whiskey (a measuring run imports whiskey.matrix and tests.support.s2i), benchlib
     if path not in sys.path:
         sys.path.insert(0, path)
 

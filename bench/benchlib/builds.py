@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from whiskey import s2i
+from tests.support import s2i
 
 from .cleanup import own
 from .common import BENCH_REPO, CA_BUNDLE, COLD_BUILDS, COMPILED_APP, ROOT, Result, log, read_text

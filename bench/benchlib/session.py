@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from whiskey import matrix, s2i
+from tests.support import s2i
+from whiskey import matrix
 
 from . import report
 from .builds import builds

@@ -15,7 +15,8 @@ from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_ope
 
 import pytest
 
-from whiskey import images, matrix, orchestrate, s2i, settings
+from tests.support import s2i
+from whiskey import images, matrix, orchestrate, settings
 from whiskey.matrix import ROOT
 
 APPS = os.path.join(ROOT, "tests", "apps")

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from conftest import APPS
 
-from whiskey import s2i
+from tests.support import s2i
 
 pytestmark = pytest.mark.slow
 

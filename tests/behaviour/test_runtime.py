@@ -11,7 +11,7 @@ import time
 import pytest
 from conftest import APPS, start
 
-from whiskey import s2i
+from tests.support import s2i
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ runs those tests for both kinds of application image.
 import pytest
 from conftest import APPS
 
-from whiskey import s2i
+from tests.support import s2i
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """The real `s2i` client against the builder images.
 
-The rest of the suite builds application images the way s2i does (whiskey.s2i);
+The rest of the suite builds application images the way s2i does (tests/support/s2i.py);
 these tests run the client itself where one is installed, as OpenShift users
 do: the allowed-UIDs check, a source build, an incremental build offline, and
 `s2i usage`.  No s2i on PATH: they are skipped, saying so.

@@ -16,7 +16,8 @@ import pytest
 from conftest import REPOSITORY, Running
 
 from tests.unit.test_locks import MALFORMED  # the unit suite's cases, run in every image here
-from whiskey import images, s2i
+from tests.support import s2i
+from whiskey import images
 
 pytestmark = pytest.mark.slow
 

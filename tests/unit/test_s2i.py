@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from whiskey import s2i
+from tests.support import s2i
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Test support shared by the behaviour suite and bench/: not part of the product."""
