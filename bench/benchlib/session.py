@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tests.support import s2i
+
 from whiskey import matrix
 
 from . import report

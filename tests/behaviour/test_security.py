@@ -15,8 +15,8 @@ import time
 import pytest
 from conftest import REPOSITORY, Running
 
-from tests.unit.test_locks import MALFORMED  # the unit suite's cases, run in every image here
 from tests.support import s2i
+from tests.unit.test_locks import MALFORMED  # the unit suite's cases, run in every image here
 from whiskey import images
 
 pytestmark = pytest.mark.slow
