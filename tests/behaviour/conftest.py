@@ -6,9 +6,14 @@ sources cannot be obtained on this machine is skipped with that reason; a
 missing Docker engine is an error, never a skip.
 """
 
+import concurrent.futures
+import contextlib
 import json
 import os
+import re
+import shutil
 import sys
+import threading
 import time
 from urllib.error import HTTPError, URLError
 from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_opener
@@ -35,23 +40,38 @@ def selected_variants(config):
     return matrix.select(matrix.load(), names)
 
 
-# The two kinds of application image every serving behaviour is proved on:
-# `s2i build` with the builder alone, and with --runtime-image.
-KINDS = ("builder", "runtime")
+def server_stack(variant):
+    """What serves a request before any of the image's Python runs: Apache (the
+    Debian release of the base) and the mod_wsgi release."""
+    return (variant.base, variant.pin_version("mod_wsgi"))
+
+
+# @pytest.mark.once_per(KEY): where a behaviour cannot differ between variants
+# that share KEY, it runs on the first selected variant of each (tests/README.md
+# says why for each test that is marked).
+ONCE_PER = {
+    "server_stack": server_stack,
+    "run": lambda variant: None,
+}
 
 
 def pytest_generate_tests(metafunc):
     if "variant" in metafunc.fixturenames:
         variants = selected_variants(metafunc.config)
+        marker = metafunc.definition.get_closest_marker("once_per")
+        if marker is not None:
+            key = ONCE_PER[marker.args[0]]
+            firsts = {}
+            for v in variants:
+                firsts.setdefault(key(v), v)
+            variants = [v for v in variants if firsts[key(v)] is v]
         metafunc.parametrize("variant", variants, ids=[v.name for v in variants], scope="session")
-    if "kind" in metafunc.fixturenames:
-        metafunc.parametrize("kind", KINDS, scope="session")
 
 
 @pytest.fixture(scope="session")
 def docker_client():
     import docker
-    client = docker.from_env(timeout=1200)
+    client = docker.from_env(timeout=600)
     client.ping()  # no engine: an error, not a skip
     return client
 
@@ -59,18 +79,35 @@ def docker_client():
 _OUTCOMES = {}
 
 
-@pytest.fixture(scope="session")
-def builder(variant, docker_client):
-    """The tag of the variant's builder image, built now if its inputs changed.
+def pytest_collection_finish(session):
+    """Build every variant the selected tests use before the first test starts,
+    as `./build.py build` (no names given) does: a test's own time bound then
+    never has to cover compiling a legacy interpreter."""
+    if session.config.option.collectonly:
+        return
+    wanted = {}
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "variant" in callspec.params:
+            wanted[callspec.params["variant"].name] = callspec.params["variant"]
+    if not wanted:
+        return
+    import docker
+    client = docker.from_env(timeout=1800)
+    outcomes = orchestrate.build_many(
+        list(wanted.values()), explicit=False, repository=REPOSITORY, ca_bundle=ca_bundle(),
+        progress=orchestrate.Progress(sys.__stderr__), docker_client=client)
+    _OUTCOMES.update((o.variant.name, o) for o in outcomes)
 
-    Built exactly as `./build.py build` (no names given) builds it: a variant
-    whose sources cannot be obtained here is skipped, naming each missing file.
-    """
-    if variant.name not in _OUTCOMES:
-        (_OUTCOMES[variant.name],) = orchestrate.build_many(
-            [variant], explicit=False, repository=REPOSITORY, ca_bundle=ca_bundle(),
-            progress=orchestrate.Progress(sys.__stderr__), docker_client=docker_client)
-    done = _OUTCOMES[variant.name]
+
+@pytest.fixture(scope="session")
+def builder(variant):
+    """The tag of the variant's builder image (built before the session's tests).
+
+    A variant whose sources cannot be obtained here is skipped, naming each
+    missing file."""
+    done = _OUTCOMES.get(variant.name)
+    assert done is not None, "%s was not built before the tests" % variant.name
     if done.result == "skipped":
         pytest.skip("%s cannot be built on this machine: %s" % (variant.name, done.detail))
     assert done.result in ("built", "unchanged"), "%s: %s" % (variant.name, done.detail)
@@ -89,44 +126,91 @@ def ca_bundle():
 
 
 class AppBuilder(object):
-    """Builds each (builder, app, options) application image once per session."""
+    """Builds each (builder, app, options) application image once per session.
+
+    prefetch() starts builds on a few threads ahead of the tests that ask for
+    them (a build mostly waits: on the package index, on the engine's commit);
+    build() then waits for that one, or builds it now.  A failed build fails,
+    with the same error, every test that asks for it."""
+
+    THREADS = 6
 
     def __init__(self, client):
         self.client = client
-        self.built = {}
+        self.futures = {}
+        self.lock = threading.Lock()
+        self.pool = concurrent.futures.ThreadPoolExecutor(self.THREADS)
 
     def tag(self, builder, app, suffix=""):
         return "%s/%s:%s%s" % (APP_REPOSITORY, app, builder.split(":")[-1], suffix)
 
+    def _once(self, key, make):
+        """The future of key's build: made here by make() unless already begun."""
+        with self.lock:
+            future = self.futures.get(key)
+            mine = future is None
+            if mine:
+                future = self.futures[key] = concurrent.futures.Future()
+        if mine:
+            try:
+                future.set_result(make())
+            except BaseException as exc:  # noqa: B036 - handed to whoever asks
+                future.set_exception(exc)
+        return future
+
+    def _args(self, builder, app, env=None, suffix="", network_mode=None, src=None, kind="builder"):
+        src = src or os.path.join(APPS, app)
+        key = (builder, app, suffix, json.dumps(env, sort_keys=True), network_mode, src, kind)
+        return key, (builder, app, env, suffix, network_mode, src, kind)
+
+    def prefetch(self, builder, app, **options):
+        key, args = self._args(builder, app, **options)
+        self.pool.submit(self._once, key, lambda: self._make(*args))
+
+    def prefetch_dockerfile(self, builder, app):
+        key = ("as-dockerfile", builder, app)
+        self.pool.submit(self._once, key, lambda: self._make_dockerfile(builder, app))
+
+    def settle(self):
+        """Wait until every prefetched build has ended (before a test that times things)."""
+        concurrent.futures.wait(list(self.futures.values()))
+
     def build(self, builder, app, env=None, incremental=False, suffix="", network_mode=None,
               src=None, kind="builder"):
         """(image, logs) of app built with builder; kind "runtime" installs that build
-        into the builder's runtime image, as `s2i build --runtime-image` does."""
-        key = (builder, app, suffix, incremental, json.dumps(env, sort_keys=True), kind)
-        if kind == "runtime" and key not in self.built:
+        into the builder's runtime image, as `s2i build --runtime-image` does.  An
+        incremental build is made at every call, on the image the tag names."""
+        key, args = self._args(builder, app, env, suffix, network_mode, src, kind)
+        if incremental:
+            return s2i.build_app(self.client, builder, args[5], self.tag(builder, app, suffix),
+                                 env=env, incremental=True, ca_bundle=ca_bundle(),
+                                 network_mode=network_mode)
+        return self._once(key, lambda: self._make(*args)).result()
+
+    def _make(self, builder, app, env, suffix, network_mode, src, kind):
+        if kind == "runtime":
             built, logs = self.build(builder, app, env, False, suffix, network_mode, src)
             runtime = builder.replace(REPOSITORY + ":",
                                       images.runtime_repository(REPOSITORY) + ":", 1)
-            environment = s2i.read_environment_file(src or os.path.join(APPS, app))
+            environment = s2i.read_environment_file(src)
             environment.update(env or {})
             image, more = s2i.runtime_from_app_image(
                 self.client, built.id, runtime, self.tag(builder, app, suffix + "-runtime"),
                 environment)
-            self.built[key] = (image, logs + more)
-        if key not in self.built or incremental:
-            src = src or os.path.join(APPS, app)
-            image, logs = s2i.build_app(self.client, builder, src, self.tag(builder, app, suffix),
-                                        env=env, incremental=incremental, ca_bundle=ca_bundle(),
-                                        network_mode=network_mode)
-            self.built[key] = (image, logs)
-        return self.built[key]
+            return image, logs + more
+        return s2i.build_app(self.client, builder, src, self.tag(builder, app, suffix), env=env,
+                             ca_bundle=ca_bundle(), network_mode=network_mode)
+
+    def _make_dockerfile(self, builder, app):
+        context = s2i.dockerfile_context(builder, os.path.join(APPS, app))
+        image, _ = self.client.images.build(fileobj=context, custom_context=True,
+                                            tag=self.tag(builder, app, "-df"), rm=True,
+                                            forcerm=True)
+        return image
 
     def build_as_dockerfile(self, builder, app):
-        tag = self.tag(builder, app, "-df")
-        context = s2i.dockerfile_context(builder, os.path.join(APPS, app))
-        image, _ = self.client.images.build(fileobj=context, custom_context=True, tag=tag,
-                                            rm=True, forcerm=True)
-        return image
+        key = ("as-dockerfile", builder, app)
+        return self._once(key, lambda: self._make_dockerfile(builder, app)).result()
 
 
 @pytest.fixture(scope="session")
@@ -210,6 +294,35 @@ def start(client, image, wait=True, timeout=90, **kwargs):
                          % (image, timeout, container.status, logs[-4000:]))
 
 
+@contextlib.contextmanager
+def serving(client, image, **kwargs):
+    """A started container (start()) for a with block, removed at its end: one
+    container asked many questions by a module's tests."""
+    app = start(client, image, **kwargs)
+    try:
+        yield app
+    finally:
+        app.container.remove(force=True)
+
+
+def run_to_exit(client, image, timeout=90, **kwargs):
+    """Run a container that is expected to stop; (exit status, logs)."""
+    container = client.containers.run(image, detach=True, **kwargs)
+    try:
+        status = container.wait(timeout=timeout)["StatusCode"]
+        return status, container.logs().decode("utf-8", "replace")
+    finally:
+        container.remove(force=True)
+
+
+def wait_for_log(app, text, timeout=15):
+    """app's logs once they hold text (or the timeout passed)."""
+    deadline = time.time() + timeout
+    while text not in app.logs() and time.time() < deadline:
+        time.sleep(0.2)
+    return app.logs()
+
+
 @pytest.fixture
 def run(docker_client):
     """run(image, **docker_run_kwargs) -> Running; every container is removed afterwards."""
@@ -226,3 +339,97 @@ def run(docker_client):
             c.remove(force=True)
         except Exception:
             pass
+
+
+@pytest.fixture(scope="session")
+def probe(apps, builder):
+    """(image, assemble log) of tests/apps/probe, built from the builder alone."""
+    return apps.build(builder, "probe")
+
+
+# Starts that must be refused, each run by the image's own s2i `run` in one
+# container of the probe: NAME -> (.whiskey/server_args in its place or None,
+# environment).  Each case starts from the probe as built.
+REFUSED_STARTS = {
+    "unknown-option": ("--no-such-option 1\n", {}),
+    "locale": ("--locale '0$(touch /tmp/pwned)'\n", {}),
+    "host": ("--host '0$(touch /tmp/pwned)'\n", {}),
+    "lang": ("--lang '0$(touch /tmp/pwned)'\n", {}),
+    "MOD_WSGI_LOG_LEVEL": (None, {"MOD_WSGI_LOG_LEVEL": "warn\nRedirect 302 / http://127.0.0.1:9/x"}),
+    "MOD_WSGI_PROCESSES": (None, {"MOD_WSGI_PROCESSES": "2\r"}),
+    "failing-deploy": (None, {"FAIL_DEPLOY": "1"}),
+}
+
+
+def _bash_word(value):
+    return "$'%s'" % "".join(c if c.isalnum() or c in " ./:_-=" else "\\x%02x" % ord(c)
+                             for c in value)
+
+
+@pytest.fixture(scope="session")
+def refused_starts(docker_client, probe):
+    """NAME -> (exit status of run, its output, whether /tmp/pwned appeared)."""
+    lines = ["cd \"$HOME\"", "cp .whiskey/server_args /tmp/server_args.built"]
+    for name, (server_args, env) in sorted(REFUSED_STARTS.items()):
+        lines.append("echo '@@@ %s'" % name)
+        if server_args is not None:
+            lines.append("printf '%%s' %s > .whiskey/server_args" % _bash_word(server_args))
+        assign = " ".join("%s=%s" % (k, _bash_word(v)) for k, v in sorted(env.items()))
+        lines.append("timeout 30 env %s /usr/libexec/s2i/run 2>&1; status=$?" % assign)
+        lines.append("if [ -e /tmp/pwned ]; then pwned=yes; else pwned=no; fi; rm -f /tmp/pwned")
+        lines.append("echo \"@@@ status=$status pwned=$pwned\"")
+        lines.append("cp /tmp/server_args.built .whiskey/server_args")
+    status, out = run_to_exit(docker_client, probe[0].id, timeout=120,
+                              command=["bash", "-c", "\n".join(lines)])
+    assert status == 0, out
+    results = {}
+    for name, text, code, pwned in re.findall(
+            r"^@@@ (\S+)\n(.*?)^@@@ status=(\d+) pwned=(yes|no)$", out, re.M | re.S):
+        results[name] = (int(code), text, pwned == "yes")
+    assert sorted(results) == sorted(REFUSED_STARTS), out
+    return results
+
+
+@pytest.fixture(scope="session")
+def no_entry_point_src(variant, tmp_path_factory):
+    """tests/apps/no-entry-point with a runtime.txt naming the image's own Python."""
+    src = str(tmp_path_factory.mktemp("no-entry-point") / "app")
+    shutil.copytree(os.path.join(APPS, "no-entry-point"), src)
+    with open(os.path.join(src, "runtime.txt"), "w") as f:
+        f.write("python-%s\n" % variant.major_minor)
+    return src
+
+
+@pytest.fixture(scope="session")
+def pinned_mod_wsgi_src(variant, tmp_path_factory):
+    """An app whose requirements.txt pins the image's mod_wsgi, to be compiled from its sdist."""
+    src = tmp_path_factory.mktemp("pinned-mod-wsgi") / "app"
+    (src / ".whiskey").mkdir(parents=True)
+    (src / "requirements.txt").write_text(
+        "--no-binary mod_wsgi\nmod_wsgi==%s\n" % variant.pin_version("mod_wsgi"))
+    (src / ".whiskey" / "server_args").write_text("--application-type script --entry-point wsgi.py\n")
+    (src / "wsgi.py").write_text(
+        "def application(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'pinned mod_wsgi']\n")
+    return str(src)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefetched(apps, builder, variant, no_entry_point_src, pinned_mod_wsgi_src):
+    """Every plain application build the variant's tests ask for, begun at once on
+    apps' threads (each test still asks for its own: AppBuilder.build)."""
+    apps.prefetch(builder, "django-hello-world")
+    apps.prefetch(builder, "probe")
+    apps.prefetch(builder, "pinned-mod-wsgi", src=pinned_mod_wsgi_src)
+    if variant.version_info[:2] >= (3, 9):  # test_apps.needs_flask_3_1
+        for app in ("uv-lock", "poetry-lock", "pylock", "pipfile-lock"):
+            apps.prefetch(builder, app)
+    for app in ("pipfile-lock-legacy", "setup-py", "pyproject", "proxied", "hostile"):
+        apps.prefetch(builder, app)
+    apps.prefetch(builder, "no-entry-point", src=no_entry_point_src)
+    apps.prefetch(builder, "compiled", suffix="-inc")
+    apps.prefetch(builder, "probe", kind="runtime")
+    apps.prefetch(builder, "hostile", kind="runtime", env={"PYTHON_VERSION": "0.0"},
+                  suffix="-env")
+    apps.prefetch_dockerfile(builder, "wsgi-script")

@@ -15,18 +15,17 @@ import time
 from http.client import HTTPConnection
 
 import pytest
+from conftest import serving
 
 pytestmark = pytest.mark.slow
 
 LIMITS = {"nano_cpus": 10 ** 9, "mem_limit": "256m"}  # the sizes the issue was measured at
 
 
-@pytest.fixture(scope="session")
-def probe(apps, builder):
-    # The builder kind only: a runtime image runs the same Apache (runtime-base,
-    # shared by both images), the same configuration and the same supervisor,
-    # and these tests are the suite's longest; test_runtime.py runs on both kinds.
-    return apps.build(builder, "probe")
+@pytest.fixture(autouse=True)
+def quiet(apps):
+    """No application build of this session still running on the machine: these tests time things."""
+    apps.settle()
 
 
 def _port(app):
@@ -121,18 +120,74 @@ def _memory_mib(container):
     return usage / 2.0 ** 20
 
 
-@pytest.mark.parametrize("slow", [300, 1000])
-def test_slow_clients_do_not_stop_service(run, probe, slow):
+def _hang(port, count):
+    """count requests to /hang, each on its own connection, left waiting."""
+    socks = []
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port), 5)
+        s.sendall(b"GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        socks.append(s)
+    return socks
+
+
+class HungRecovery(threading.Thread):
+    """Hangs every daemon thread of app (2 processes x 16 threads, 32 requests),
+    then asks every 0.5 s when the service went down and when it came back."""
+
+    def __init__(self, app, timeout):
+        threading.Thread.__init__(self)
+        self.app, self.timeout = app, timeout
+        self.down_at = self.back_at = None
+
+    def run(self):
+        port = _port(self.app)
+        socks = _hang(port, 32)
+        began = time.time()
+        try:
+            while time.time() - began < self.timeout + 40:
+                status, _ = _get(port, timeout=2)
+                if status != 200 and self.down_at is None:
+                    self.down_at = time.time() - began
+                if status == 200 and self.down_at is not None:
+                    self.back_at = time.time() - began
+                    break
+                time.sleep(0.5)
+        finally:
+            for s in socks:
+                s.close()
+
+
+@pytest.fixture(scope="module")
+def hung_recovery(docker_client, probe, apps):
+    """The hung-request scenario, begun when the slow-client test begins so that the
+    two waits overlap (two containers of one CPU each); its test reads the result."""
+    apps.settle()
+    timeout = 5
+    with serving(docker_client, probe[0].id, environment={
+            "WHISKEY_CPUS": "2", "MOD_WSGI_REQUEST_TIMEOUT": str(timeout)}, **LIMITS) as app:
+        scenario = HungRecovery(app, timeout)
+        scenario.start()
+        yield scenario
+        scenario.join(timeout + 45)
+
+
+@pytest.mark.once_per("server_stack")
+def test_slow_clients_do_not_stop_service(run, probe, hung_recovery):
     """Issue: 300 such clients left a normal client 1 answer in 7 tries.
-    Goal: >= 95% answered, p50 < 100 ms, memory bounded (no OOM at 256 MiB)."""
+    Goal: >= 95% answered, p50 < 100 ms, memory bounded (no OOM at 256 MiB).
+    Run with 1,000 (the 300 of the issue, and more).  Apache and mod_wsgi's
+    front end meet them before any Python runs: once per server stack."""
+    slow = 1000
     _enough_file_descriptors(slow + 200)
     app = run(probe[0].id, **LIMITS)
     port = _port(app)
     with SlowClients(port, slow) as attack:
-        time.sleep(4)  # all connected and sending
+        time.sleep(2)  # all connected and sending
         results = []
-        until = time.time() + 20  # longer than mod_reqtimeout's first cut (15 s)
-        while time.time() < until:
+        began = time.time()
+        # At least 12 s, and until mod_reqtimeout (15 s after a connection
+        # began) has cut one: the attacker opens a new one for each it loses.
+        while time.time() - began < 12 or (attack.cut == 0 and time.time() - began < 30):
             results.append(_get(port))
             time.sleep(0.2)
         opened, cut, peak = attack.opened, attack.cut, attack.peak_open
@@ -153,43 +208,19 @@ def test_slow_clients_do_not_stop_service(run, probe, slow):
     print("peak memory %.0f MiB of 256" % _memory_mib(app.container))
 
 
-def _hang(port, count):
-    """count requests to /hang, each on its own connection, left waiting."""
-    socks = []
-    for _ in range(count):
-        s = socket.create_connection(("127.0.0.1", port), 5)
-        s.sendall(b"GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        socks.append(s)
-    return socks
-
-
-def test_hung_requests_are_recovered_within_request_timeout_plus_15s(run, probe):
+@pytest.mark.once_per("server_stack")
+def test_hung_requests_are_recovered_within_request_timeout_plus_15s(hung_recovery):
     """Issue: with every daemon thread hung the service was down ~230 s for a
-    60 s request timeout.  Goal: back within request-timeout + 15 s (10 s here,
-    so the test is short; 2 processes x 16 threads, 32 hung requests)."""
-    timeout = 10
-    app = run(probe[0].id, environment={"WHISKEY_CPUS": "2",
-                                        "MOD_WSGI_REQUEST_TIMEOUT": str(timeout)}, **LIMITS)
-    port = _port(app)
-    socks = _hang(port, 32)
-    began = time.time()
-    down_at = back_at = None
-    try:
-        while time.time() - began < timeout + 40:
-            status, _ = _get(port, timeout=2)
-            if status != 200 and down_at is None:
-                down_at = time.time() - began
-            if status == 200 and down_at is not None:
-                back_at = time.time() - began
-                break
-            time.sleep(0.5)
-    finally:
-        for s in socks:
-            s.close()
+    60 s request timeout.  Goal: back within request-timeout + 15 s (5 s here,
+    so the test is short).  mod_wsgi's daemon (C) notices and restarts the
+    process: once per server stack."""
+    hung_recovery.join(hung_recovery.timeout + 45)
+    down_at, back_at, app = hung_recovery.down_at, hung_recovery.back_at, hung_recovery.app
     print("down after %s s, back after %s s" % (down_at, back_at))
     assert down_at is not None, "the hung requests never took every thread: the test proves nothing"
-    assert back_at is not None and back_at <= timeout + 15, (
-        "service back after %s s (request timeout %d s)\n%s" % (back_at, timeout, app.logs()[-3000:]))
+    assert back_at is not None and back_at <= hung_recovery.timeout + 15, (
+        "service back after %s s (request timeout %d s)\n%s"
+        % (back_at, hung_recovery.timeout, app.logs()[-3000:]))
     assert "request time limit exceeded" in app.logs()
 
 

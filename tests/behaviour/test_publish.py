@@ -97,6 +97,10 @@ def _untag_registry_refs(docker_client, registry):
                 docker_client.images.remove(tag, noprune=True)
 
 
+# One round trip a run: a registry moves layers by digest and never reads them,
+# and publish.py does the same for every variant; the tags a variant gets are
+# tests/unit (test_ci.py: push tags every tag; test_matrix.py: tags unique, well formed).
+@pytest.mark.once_per("run")
 def test_push_pull_round_trip(variant, builder, registry, docker_client, apps, run):
     destination = "%s/%s" % (registry.host, NAMESPACE)
     builder_id = docker_client.images.get(builder).id

@@ -1,15 +1,20 @@
 """The runtime contract, proved against real containers in every buildable variant:
 .whiskey hooks and files, server options, signals, PID 1, random UIDs, proxy
 headers, static files, read-only root, logging, incremental builds, bad input.
+
+The probe is built once per variant and each container below is asked every
+question its settings allow (tests/README.md: what runs where, and why).  The
+runtime image's own container is in test_runtime_image.py.
 """
 
 import os
+import re
 import shutil
 import threading
 import time
 
 import pytest
-from conftest import APPS, start
+from conftest import APPS, REFUSED_STARTS, serving, wait_for_log
 
 from tests.support import s2i
 
@@ -23,13 +28,6 @@ SPOOF = {
     "X-Forwarded-Proto": "http",
     "X-Client-IP": "198.51.100.8",
 }
-
-
-@pytest.fixture(scope="session")
-def probe(apps, builder, kind):
-    """(image, assemble log) of the probe app, from the builder alone or installed
-    into the runtime image."""
-    return apps.build(builder, "probe", kind=kind)
 
 
 def copy_app(tmp_path, app):
@@ -47,197 +45,274 @@ def write_app(tmp_path, files):
     return str(root)
 
 
-def run_to_exit(client, image, timeout=90, **kwargs):
-    """Run a container that is expected to stop; (exit status, logs)."""
-    container = client.containers.run(image, detach=True, **kwargs)
-    try:
-        status = container.wait(timeout=timeout)["StatusCode"]
-        return status, container.logs().decode("utf-8", "replace")
-    finally:
-        container.remove(force=True)
+def changed_then_run(script):
+    """A container command: script (in the application's directory, as the
+    image's user), then the image's own s2i run, as PID 1."""
+    return ["bash", "-c", "set -e; cd \"$HOME\"; %s\nexec /usr/libexec/s2i/run" % script]
 
 
-# -- the .whiskey contract ---------------------------------------------------------
+# -- the probe as it starts by default: one CPU, the access log on --------------------
 
-def test_build_hooks_run_before_and_after_pip(run, probe):
-    image, logs = probe
-    hooks = run(image.id).get("/hooks").json()
+@pytest.fixture(scope="module")
+def served(docker_client, probe):
+    with serving(docker_client, probe[0].id, nano_cpus=10 ** 9,
+                 environment={"MOD_WSGI_ACCESS_LOG": "1"}) as app:
+        yield app
+
+
+def test_build_hooks_run_before_and_after_pip(served, probe):
+    logs = probe[1]
+    hooks = served.get("/hooks").json()
     assert hooks["pre-build"] == "six-missing uid=1001 s2i=from-s2i-environment"
     assert hooks["build"] == "six=1.16.0 s2i=from-s2i-environment"
     assert (logs.index("Running action hook pre-build") < logs.index("Installing requirements.txt")
             < logs.index("Running action hook build"))
 
 
-def test_start_runs_user_vars_then_deploy_env_then_deploy(run, probe):
-    app = run(probe[0].id)
-    env = app.get("/environ").json()
+def test_start_runs_user_vars_then_deploy_env_then_deploy(served):
+    env = served.get("/environ").json()
     assert env["env:GREETING"] == "hello from user_vars"
     assert env["env:FROM_DEPLOY_ENV"] == "set by deploy-env"
     assert env["env:REMOVED_VAR"] is None  # deploy-env deleted its file
     assert env["env:S2I_VAR"] == "from-s2i-environment"  # .s2i/environment at run time
-    deploy = app.get("/hooks").json()["deploy"]
+    deploy = served.get("/hooks").json()["deploy"]
     assert deploy == "deployed with set by deploy-env greeting=hello from user_vars"
 
 
-def test_server_args_expand_variables_keep_quotes_and_execute_nothing(run, probe):
-    app = run(probe[0].id)
-    env = app.get("/environ").json()
+def test_server_args_expand_variables_keep_quotes_and_execute_nothing(served):
+    env = served.get("/environ").json()
     assert env["wsgi:GREETING_ARG"] == "hello from user_vars"
     assert env["wsgi:SPACED"] == "two words"
     assert env["wsgi:SUB"] == "$(touch /tmp/pwned)"
     assert env["wsgi:DOLLAR"] == "costs $5"
-    code, _ = app.exec("test -e /tmp/pwned")
+    code, _ = served.exec("test -e /tmp/pwned")
     assert code == 1
 
 
-@pytest.mark.parametrize("cpus, processes", [(1, 1), (2, 2)])
-def test_default_size_follows_the_containers_cpu_limit(run, probe, cpus, processes):
-    env = run(probe[0].id, nano_cpus=cpus * 10 ** 9).get("/environ").json()
-    assert env["mod_wsgi:processes"] == processes
-    assert env["mod_wsgi:threads"] == 16
+def test_default_size_follows_one_cpu(served):
+    env = served.get("/environ").json()
+    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (1, 16)
 
 
-def test_environment_variables_set_server_options(run, probe):
-    app = run(probe[0].id, environment={"MOD_WSGI_PROCESSES": "2", "MOD_WSGI_THREADS": "3"})
-    env = app.get("/environ").json()
-    assert env["mod_wsgi:processes"] == 2
-    assert env["mod_wsgi:threads"] == 3
-
-
-def test_non_executable_hook_is_named_in_a_warning(apps, builder, tmp_path):
-    src = copy_app(tmp_path, "probe")
-    os.chmod(os.path.join(src, ".whiskey", "action_hooks", "build"), 0o644)
-    _, logs = apps.build(builder, "probe", suffix="-noexec", src=src)
-    assert "WARNING: .whiskey/action_hooks/build is not executable (chmod +x it); skipped" in logs
-
-
-def test_failing_build_hook_fails_the_build(apps, builder):
-    with pytest.raises(s2i.AssembleError) as exc:
-        apps.build(builder, "probe", env={"FAIL_BUILD": "1"}, suffix="-failbuild")
-    assert "probe build hook failing on purpose" in exc.value.logs
-    assert "action hook .whiskey/action_hooks/build failed with exit status 4" in exc.value.logs
-
-
-def test_failing_deploy_hook_stops_the_container_with_its_output(docker_client, probe):
-    status, logs = run_to_exit(docker_client, probe[0].id, environment={"FAIL_DEPLOY": "1"})
-    assert status == 1
-    assert "probe deploy hook failing on purpose" in logs
-    assert "action hook .whiskey/action_hooks/deploy failed with exit status 3" in logs
-
-
-# -- production behaviour -----------------------------------------------------------
-
-def test_orphans_are_reaped_by_pid_1(run, probe):
-    app = run(probe[0].id)
-    code, pid = app.exec(["sh", "-c", "sleep 4 >/dev/null 2>&1 & echo $!"])
-    pid = pid.strip()
-    assert code == 0 and pid.isdigit()
-    code, ppid = app.exec(["sh", "-c", "grep '^PPid:' /proc/%s/status" % pid])
-    assert ppid.split() == ["PPid:", "1"]  # orphaned onto tini
-    time.sleep(5)
-    code, _ = app.exec(["test", "-e", "/proc/%s" % pid])
-    assert code == 1, "the orphan was not reaped (a zombie remains)"
-    code, zombies = app.exec(["sh", "-c", "grep -l '^State:.*Z' /proc/[0-9]*/status || true"])
-    assert zombies.strip() == ""
-
-
-def test_docker_stop_is_graceful_quick_and_clean(run, probe):
-    app = run(probe[0].id)
-    result = {}
-    slow = threading.Thread(target=lambda: result.update(r=app.get("/sleep")))
-    slow.start()
-    time.sleep(0.5)  # the request is in flight
-    began = time.time()
-    app.container.stop(timeout=10)
-    elapsed = time.time() - began
-    slow.join(15)
-    app.container.reload()
-    assert app.container.attrs["State"]["ExitCode"] == 0
-    assert elapsed < 8, "stopped only after %.1fs (killed by the timeout?)" % elapsed
-    assert result["r"].status == 200 and result["r"].text == "slept"
-    assert "shutting down gracefully" in app.logs()
-
-
-def test_terminal_resize_and_sigwinch_do_not_stop_the_server(docker_client, probe):
-    app = start(docker_client, probe[0].id, tty=True, stdin_open=True)
-    try:
-        # A resize of the pty makes the kernel send SIGWINCH to the terminal's
-        # foreground process group, as under `docker run -it`.
-        for height, width in ((30, 100), (40, 120), (50, 160)):
-            docker_client.api.resize(app.container.id, height, width)
-            time.sleep(0.3)
-        app.container.kill("SIGWINCH")  # and straight to PID 1
-        time.sleep(1.5)
-        app.container.reload()
-        assert app.container.status == "running"
-        assert app.get("/").text == "probe ok"
-    finally:
-        app.container.remove(force=True)
-
-
-def test_arbitrary_uid_has_a_passwd_entry_home_and_writable_places(run, probe):
-    app = run(probe[0].id, user="123456:0")
-    who = app.get("/whoami").json()
-    assert who == {"uid": 123456, "gid": 0, "name": "whiskey", "home": "/opt/app-root/src",
-                   "expanduser": "/opt/app-root/src"}
-    written = app.get("/write")
-    assert written.status == 200
-    assert written.json()[0].startswith("/opt/app-root/src/")
-
-
-def test_trusted_proxy_headers_are_applied_and_others_scrubbed(run, apps, builder, kind):
-    image, _ = apps.build(builder, "django-hello-world", kind=kind)
-    env = run(image.id).get("/env", headers=SPOOF).json()
-    assert env["REMOTE_ADDR"] == "203.0.113.9"
-    assert env["wsgi.url_scheme"] == "https"
-    assert env["SERVER_PORT"] == "443"
-    # Untrusted headers of the same kinds cannot be used to spoof.
-    assert env["HTTP_X_REAL_IP"] is None
-    assert env["HTTP_X_FORWARDED_PROTO"] is None
-    assert env["HTTP_X_CLIENT_IP"] is None
-
-
-def test_without_trust_options_no_proxy_header_is_believed(run, probe):
-    env = run(probe[0].id).get("/environ", headers=SPOOF).json()
+def test_without_trust_options_no_proxy_header_is_believed(served):
+    env = served.get("/environ", headers=SPOOF).json()
     assert env["wsgi:REMOTE_ADDR"] not in ("203.0.113.9", "198.51.100.7", "198.51.100.8")
     assert env["wsgi:wsgi.url_scheme"] == "http"
     assert env["wsgi:SERVER_PORT"] != "443"  # it comes from the Host header instead
 
 
-def test_static_files_by_apache_with_types_validators_and_404(run, probe):
-    app = run(probe[0].id)
-    css = app.get("/static/probe.css")
+def test_forwarded_headers_are_unset_for_every_app(served):
+    _, conf = served.exec(["cat", "/tmp/whiskey-1001/whiskey-httpd.conf"])
+    assert "RequestHeader unset Forwarded" in conf and "RequestHeader unset X-Forwarded-Host" in conf
+
+
+def test_static_files_by_apache_with_types_validators_and_404(served):
+    css = served.get("/static/probe.css")
     assert css.status == 200 and css.text == "body { color: #333; }\n"
     assert css.headers["Content-Type"].startswith("text/css")
     assert css.headers["Last-Modified"] and css.headers["ETag"]
-    again = app.get("/static/probe.css", headers={"If-None-Match": css.headers["ETag"]})
+    again = served.get("/static/probe.css", headers={"If-None-Match": css.headers["ETag"]})
     assert again.status == 304
-    missing = app.get("/static/missing.css")
+    missing = served.get("/static/missing.css")
     assert missing.status == 404
     assert "probe: no such path" not in missing.text  # Apache's 404, not the app's
     assert "Not Found" in missing.text
 
 
-def test_read_only_root_filesystem_with_tmpfs_tmp(run, probe):
-    app = run(probe[0].id, read_only=True, tmpfs={"/tmp": ""})
-    assert app.get("/").text == "probe ok"
-    assert app.get("/environ").json()["env:FROM_DEPLOY_ENV"] == "set by deploy-env"
-
-
-def test_access_log_to_stdout_and_app_output_unbuffered_to_stderr(run, probe):
-    app = run(probe[0].id, environment={"MOD_WSGI_ACCESS_LOG": "1"})
-    assert app.get("/print").text == "printed"
+def test_access_log_to_stdout_and_app_output_unbuffered_to_stderr(served):
+    assert served.get("/print").text == "printed"
     deadline = time.time() + 10
     while True:
-        out = app.container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-        err = app.container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+        out = served.container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        err = served.container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
         done = ("GET /print HTTP/1.1" in out and "whiskey-probe-stdout-marker" in err
                 and "whiskey-probe-stderr-marker" in err)
         if done or time.time() > deadline:
             break
-        time.sleep(0.3)
+        time.sleep(0.2)
     assert "GET /print HTTP/1.1" in out
     assert "whiskey-probe-stdout-marker" in err and "whiskey-probe-stderr-marker" in err
+
+
+def test_orphans_are_reaped_by_pid_1(served):
+    code, pid = served.exec(["sh", "-c", "sleep 1 >/dev/null 2>&1 & echo $!"])
+    pid = pid.strip()
+    assert code == 0 and pid.isdigit()
+    code, ppid = served.exec(["sh", "-c", "grep '^PPid:' /proc/%s/status" % pid])
+    assert ppid.split() == ["PPid:", "1"]  # orphaned onto tini
+    deadline = time.time() + 10
+    while served.exec(["test", "-e", "/proc/%s" % pid])[0] == 0 and time.time() < deadline:
+        time.sleep(0.3)
+    code, _ = served.exec(["test", "-e", "/proc/%s" % pid])
+    assert code == 1, "the orphan was not reaped (a zombie remains)"
+    code, zombies = served.exec(["sh", "-c", "grep -l '^State:.*Z' /proc/[0-9]*/status || true"])
+    assert zombies.strip() == ""
+
+
+def test_runs_under_tini_as_1001(served):
+    code, cmdline = served.exec("cat /proc/1/cmdline")
+    assert code == 0 and cmdline.split("\0")[0].endswith("tini"), cmdline
+    assert served.exec(["id", "-u"])[1].strip() == "1001"
+
+
+def test_daemon_process_killed_by_a_signal_is_named_in_the_log(served):
+    # The last question for this container: mod_wsgi starts another daemon process.
+    code, pid = served.exec(["sh", "-c", 'for p in /proc/[0-9]*; do '
+                             'c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); case $c in "(wsgi:"*) '
+                             'echo ${p#/proc/}; kill -9 ${p#/proc/}; break;; esac; done'])
+    pid = pid.strip()
+    assert code == 0 and pid.isdigit(), pid
+    logs = wait_for_log(served, "terminated by signal 9")
+    died = [line for line in logs.splitlines() if "terminated by signal 9" in line]
+    assert died and "pid=%s" % pid in died[0] and "'localhost:8080'" in died[0]
+    assert served.get("/").text == "probe ok"  # and it was restarted
+
+
+# -- a random UID, two CPUs --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def random_uid(docker_client, probe):
+    with serving(docker_client, probe[0].id, user="123456:0", nano_cpus=2 * 10 ** 9) as app:
+        yield app
+
+
+def test_arbitrary_uid_has_a_passwd_entry_home_and_writable_places(random_uid):
+    who = random_uid.get("/whoami").json()
+    assert who == {"uid": 123456, "gid": 0, "name": "whiskey", "home": "/opt/app-root/src",
+                   "expanduser": "/opt/app-root/src"}
+    written = random_uid.get("/write")
+    assert written.status == 200
+    assert written.json()[0].startswith("/opt/app-root/src/")
+
+
+def test_docker_exec_under_a_random_uid_has_a_name(random_uid):
+    code, out = random_uid.exec(["whoami"])
+    assert (code, out.strip()) == (0, "whiskey")
+    code, out = random_uid.exec(["sh", "-c", "echo ~"])
+    assert out.strip() == "/opt/app-root/src"
+    code, out = random_uid.exec(["sh", "-c", "find / -xdev -type f -perm /6000 2>/dev/null | head -3"])
+    assert out.strip() == ""  # no setuid/setgid program can use a planted passwd entry
+
+
+def test_default_size_follows_two_cpus(random_uid):
+    env = random_uid.get("/environ").json()
+    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (2, 16)
+
+
+# -- read-only root, a random UID, options from the environment, an app's LD_PRELOAD --
+
+@pytest.fixture(scope="module")
+def read_only(docker_client, probe):
+    with serving(docker_client, probe[0].id, user="123456:0", read_only=True, tmpfs={"/tmp": ""},
+                 environment={"MOD_WSGI_PROCESSES": "2", "MOD_WSGI_THREADS": "3",
+                              "PROBE_LD_PRELOAD": "libbz2.so.1.0"}) as app:
+        yield app
+
+
+def test_read_only_root_filesystem_with_tmpfs_tmp(read_only):
+    assert read_only.get("/").text == "probe ok"
+    assert read_only.get("/environ").json()["env:FROM_DEPLOY_ENV"] == "set by deploy-env"
+
+
+def test_environment_variables_set_server_options(read_only):
+    env = read_only.get("/environ").json()
+    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (2, 3)
+
+
+def test_an_apps_ld_preload_keeps_the_random_uid_preload(read_only):
+    # Read-only root: the passwd entry can only come from nss_wrapper.
+    libs = read_only.get("/maps").json()
+    assert any(lib.startswith("libbz2.so") for lib in libs), libs  # the app's preload
+    assert "libnss_wrapper.so" in libs  # and nss_wrapper's
+    assert read_only.get("/whoami").json()["name"] == "whiskey"
+
+
+# -- signals: a terminal, a killed Apache, docker stop ----------------------------------
+
+def test_terminal_resize_and_sigwinch_do_not_stop_the_server_and_a_killed_apache_is_named(
+        docker_client, probe):
+    with serving(docker_client, probe[0].id, tty=True, stdin_open=True) as app:
+        # A resize of the pty makes the kernel send SIGWINCH to the terminal's
+        # foreground process group, as under `docker run -it`.
+        for height, width in ((30, 100), (40, 120), (50, 160)):
+            docker_client.api.resize(app.container.id, height, width)
+            time.sleep(0.2)
+        app.container.kill("SIGWINCH")  # and straight to PID 1
+        time.sleep(1)
+        app.container.reload()
+        assert app.container.status == "running"
+        assert app.get("/").text == "probe ok"
+        # Then Apache itself dies.
+        code, pid = app.exec(["sh", "-c", "cat /tmp/whiskey-1001/httpd/httpd.pid"])
+        pid = pid.strip()
+        assert code == 0 and pid.isdigit()
+        app.exec(["kill", "-9", pid])
+        app.container.wait(timeout=20)
+        assert "whiskey: ERROR: Apache (pid %s) was killed by SIGKILL (9)" % pid in app.logs()
+
+
+def test_docker_stop_is_graceful_quick_and_clean(docker_client, probe):
+    with serving(docker_client, probe[0].id) as app:
+        result = {}
+        slow = threading.Thread(target=lambda: result.update(r=app.get("/sleep")))
+        slow.start()
+        time.sleep(0.5)  # the request is in flight
+        began = time.time()
+        app.container.stop(timeout=10)
+        elapsed = time.time() - began
+        slow.join(15)
+        app.container.reload()
+        assert app.container.attrs["State"]["ExitCode"] == 0
+        assert elapsed < 8, "stopped only after %.1fs (killed by the timeout?)" % elapsed
+        assert result["r"].status == 200 and result["r"].text == "slept"
+        assert "shutting down gracefully" in app.logs()
+
+
+# -- starts that are refused (one container runs them all: conftest.refused_starts) --
+
+def test_failing_deploy_hook_stops_the_start_with_its_output(refused_starts):
+    status, logs, _ = refused_starts["failing-deploy"]
+    assert status == 1
+    assert "probe deploy hook failing on purpose" in logs
+    assert "action hook .whiskey/action_hooks/deploy failed with exit status 3" in logs
+
+
+def test_unknown_server_option_stops_the_start_with_the_reason(refused_starts):
+    status, logs, _ = refused_starts["unknown-option"]
+    assert status != 0
+    assert "no such option: --no-such-option" in logs
+
+
+@pytest.mark.parametrize("option", ["locale", "host", "lang"])
+def test_shell_syntax_in_values_for_apachectl_is_refused(refused_starts, option):
+    status, logs, pwned = refused_starts[option]
+    assert REFUSED_STARTS[option][0] == "--%s '0$(touch /tmp/pwned)'\n" % option
+    errors = [line for line in logs.splitlines() if line.startswith("whiskey: ERROR")]
+    assert errors == ["whiskey: ERROR: .whiskey/server_args: --%s '0$(touch /tmp/pwned)' is "
+                      "refused: mod_wsgi-express writes this value into a shell script, so it "
+                      "may only contain letters, digits and _.,:@%%+=/~[]-" % option]
+    assert (status, pwned) == (2, False)
+
+
+# -- apps changed at start: the same image, its files edited before `run` ---------------
+
+def test_syntax_error_in_the_app_is_a_500_with_the_traceback_in_the_log(docker_client, probe):
+    command = changed_then_run("printf 'def application(:\\n' > broken.py; "
+                               "echo '--entry-point broken.py' > .whiskey/server_args")
+    with serving(docker_client, probe[0].id, command=command) as app:
+        assert app.get("/").status == 500
+        assert "SyntaxError" in wait_for_log(app, "SyntaxError", timeout=10)
+
+
+def test_start_hook_without_shebang_runs_under_bash_like_the_others(docker_client, probe):
+    command = changed_then_run(
+        "printf '%s\\n' 'echo \"start hook under bash $BASH_VERSION\"' "
+        "'exec mod_wsgi-express start-server \"$@\"' > .whiskey/action_hooks/start; "
+        "chmod +x .whiskey/action_hooks/start")
+    with serving(docker_client, probe[0].id, command=command) as app:
+        assert app.get("/").text == "probe ok"
+        assert "start hook under bash " in app.logs()
+        assert "Traceback" not in app.logs()
 
 
 # -- incremental builds ---------------------------------------------------------------
@@ -246,7 +321,7 @@ def test_access_log_to_stdout_and_app_output_unbuffered_to_stderr(run, probe):
 CRC = {"crcmod": "compiled", "crc32": 3363689497}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def compiled_clean(apps, builder):
     return apps.build(builder, "compiled", suffix="-inc")
 
@@ -265,11 +340,10 @@ def test_incremental_rebuild_reuses_wheels_without_network(apps, builder, run, c
     assert run(image.id).get("/").json() == CRC
 
 
-def built_then_changed(apps, builder, docker_client, suffix, script):
-    """Build tests/apps/compiled as <tag><suffix>, then commit the same tag after script
-    changed something in it: the previous image of the next incremental build."""
-    image, _ = apps.build(builder, "compiled", suffix=suffix)
-    box = docker_client.containers.create(image.id, ["sh", "-c", script])
+def changed_previous_image(apps, builder, docker_client, compiled_clean, suffix, script):
+    """The clean build of tests/apps/compiled, changed by script and committed as
+    <tag><suffix>: the previous image of the next incremental build."""
+    box = docker_client.containers.create(compiled_clean[0].id, ["sh", "-c", script])
     try:
         box.start()
         assert box.wait(timeout=60)["StatusCode"] == 0
@@ -294,8 +368,9 @@ POISON = (
     "python -c \"import py_compile, sys; py_compile.compile(sys.argv[1])\" $f; done")
 
 
-def test_a_poisoned_previous_image_leaves_nothing_behind(apps, builder, run, docker_client):
-    built_then_changed(apps, builder, docker_client, "-poisoned", POISON)
+def test_a_poisoned_previous_image_leaves_nothing_behind(apps, builder, run, docker_client,
+                                                         compiled_clean):
+    changed_previous_image(apps, builder, docker_client, compiled_clean, "-poisoned", POISON)
     image, logs = apps.build(builder, "compiled", suffix="-poisoned", incremental=True,
                              network_mode="none")
     # The saved wheel is installed without pip; no installed file, byte code or
@@ -319,23 +394,23 @@ def test_incremental_rebuild_with_changed_requirements(apps, builder, run, compi
     assert run(image.id).get("/").json() == CRC
 
 
-def test_a_damaged_saved_wheel_is_rebuilt_not_trusted(apps, builder, run, docker_client):
+def test_a_damaged_saved_wheel_is_rebuilt_not_trusted(apps, builder, run, docker_client,
+                                                      compiled_clean):
     """A wheel broken in the previous image (a truncated file) is named, dropped and compiled
     again; the build after that is offline again."""
-    built_then_changed(apps, builder, docker_client, "-damaged",
-                       "for w in /opt/app-root/var/wheels/crcmod-*.whl; do "
-                       "head -c 200 \"$w\" > /tmp/cut && cat /tmp/cut > \"$w\"; done")
+    changed_previous_image(apps, builder, docker_client, compiled_clean, "-damaged",
+                           "for w in /opt/app-root/var/wheels/crcmod-*.whl; do "
+                           "head -c 200 \"$w\" > /tmp/cut && cat /tmp/cut > \"$w\"; done")
     image, logs = apps.build(builder, "compiled", suffix="-damaged", incremental=True)
     assert "the saved wheel crcmod-1.7-" in logs and "is damaged (" in logs, logs
     assert "Compiled from source: crcmod-1.7-" in logs
-    assert run(image.id).get("/").json() == CRC
     image, logs = apps.build(builder, "compiled", suffix="-damaged", incremental=True,
                              network_mode="none")
     assert "damaged" not in logs and "unchanged since the previous build" in logs
     assert run(image.id).get("/").json() == CRC
 
 
-# -- bad input ------------------------------------------------------------------------
+# -- bad input at build time ------------------------------------------------------------
 
 def test_requirement_that_does_not_exist_fails_the_build_naming_it(apps, builder, tmp_path):
     src = write_app(tmp_path, {"wsgi.py": "", "requirements.txt": "whiskey-no-such-package-zz==1.0\n"})
@@ -345,25 +420,11 @@ def test_requirement_that_does_not_exist_fails_the_build_naming_it(apps, builder
     assert "pip could not build requirements.txt" in exc.value.logs
 
 
-def test_syntax_error_in_the_app_is_a_500_with_the_traceback_in_the_log(apps, builder, run, tmp_path):
-    src = write_app(tmp_path, {"wsgi.py": "def application(:\n",
-                               ".whiskey/server_args": "--entry-point wsgi.py\n"})
-    image, _ = apps.build(builder, "syntax-error", src=src)
-    app = run(image.id)
-    assert app.get("/").status == 500
-    deadline = time.time() + 10
-    while "SyntaxError" not in app.logs() and time.time() < deadline:
-        time.sleep(0.3)
-    assert "SyntaxError" in app.logs()
-
-
-def test_unknown_server_option_stops_the_container_with_the_reason(apps, builder, docker_client,
-                                                                   tmp_path):
-    src = write_app(tmp_path, {"wsgi.py": "", ".whiskey/server_args": "--no-such-option 1\n"})
-    image, _ = apps.build(builder, "bad-option", src=src)
-    status, logs = run_to_exit(docker_client, image.id)
-    assert status != 0
-    assert "no such option: --no-such-option" in logs
+def test_failing_build_hook_fails_the_build(apps, builder):
+    with pytest.raises(s2i.AssembleError) as exc:
+        apps.build(builder, "probe", env={"FAIL_BUILD": "1"}, suffix="-failbuild")
+    assert "probe build hook failing on purpose" in exc.value.logs
+    assert "action hook .whiskey/action_hooks/build failed with exit status 4" in exc.value.logs
 
 
 def test_empty_source_is_a_clear_error(apps, builder, tmp_path):
@@ -377,9 +438,15 @@ def test_empty_source_is_a_clear_error(apps, builder, tmp_path):
 # -- forwarded-for chains (the test client is "the nearest proxy": its requests
 # come from the Docker bridge gateway, a private 172.16.0.0/12 address) ----------------
 
-@pytest.fixture(scope="session")
-def proxied(apps, builder, kind):
-    return apps.build(builder, "proxied", kind=kind)[0]
+@pytest.fixture(scope="module")
+def proxied(apps, builder):
+    return apps.build(builder, "proxied")[0]
+
+
+@pytest.fixture(scope="module")
+def behind_router(docker_client, proxied):
+    with serving(docker_client, proxied.id) as app:
+        yield app
 
 
 def _gateway(app):
@@ -394,144 +461,44 @@ def _gateway(app):
     ("6.6.6.6, 198.51.100.20", "198.51.100.20"),         # a client writing its own entry
     ("6.6.6.6, 198.51.100.20, 172.16.5.5", "198.51.100.20"),
 ], ids=["1-hop", "2-hops", "3-hops", "spoofing-client", "spoofing-client-3-hops"])
-def test_forwarded_for_chain_the_nearest_trusted_proxy_wins(run, proxied, xff, expected):
-    app = run(proxied.id)
-    gateway = _gateway(app)
+def test_forwarded_for_chain_the_nearest_trusted_proxy_wins(behind_router, xff, expected):
+    gateway = _gateway(behind_router)
     assert gateway.startswith("172.")  # the bridge gateway, inside the default trusted ranges
-    env = app.get("/", headers={"X-Forwarded-For": xff} if xff else {}).json()
+    env = behind_router.get("/", headers={"X-Forwarded-For": xff} if xff else {}).json()
     assert env["REMOTE_ADDR"] == (gateway if expected == "gateway" else expected)
     assert "6.6.6.6" != env["REMOTE_ADDR"]
     assert "---> Trusting X-Forwarded-For, X-Forwarded-Port, X-Forwarded-Scheme only from " \
-        "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.0/8 fc00::/7 ::1/128" in app.logs()
+        "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.0/8 fc00::/7 ::1/128" in behind_router.logs()
 
 
-def test_narrowed_trusted_proxies_ignore_forwarded_headers_from_others(run, proxied):
-    app = run(proxied.id, environment={"WHISKEY_TRUSTED_PROXIES": "192.0.2.0/24"})
-    gateway = _gateway(app)
-    env = app.get("/", headers=SPOOF).json()
-    assert env["REMOTE_ADDR"] == gateway  # the gateway is no longer a trusted proxy
-    assert env["wsgi.url_scheme"] == "http"
-    assert env["HTTP_X_FORWARDED_FOR"] is None  # untrusted: removed, not passed on
-    assert env["HTTP_X_REAL_IP"] is None and env["HTTP_X_CLIENT_IP"] is None
-    assert "only from 192.0.2.0/24 (WHISKEY_TRUSTED_PROXIES)" in app.logs()
-
-
-def test_explicit_trust_proxy_replaces_the_default_set(run, apps, builder, tmp_path):
-    src = copy_app(tmp_path, "proxied")
-    with open(os.path.join(src, ".whiskey", "server_args"), "a") as f:
-        f.write("--trust-proxy 192.0.2.1\n")
-    image, _ = apps.build(builder, "proxied", suffix="-explicit", src=src)
-    app = run(image.id)
-    env = app.get("/", headers={"X-Forwarded-For": "203.0.113.9"}).json()
-    assert env["REMOTE_ADDR"] == _gateway(app)
-    assert "---> Trusting" not in app.logs()
-
-
-def test_forwarded_and_forwarded_host_never_reach_the_app(run, proxied, probe):
+def test_forwarded_and_forwarded_host_never_reach_the_app(behind_router):
     headers = {"Forwarded": "for=6.6.6.6;host=evil.example;proto=https",
                "X-Forwarded-Host": "evil.example", "X-Host": "evil.example",
                "X-Forwarded-Port": "443x"}
-    env = run(proxied.id).get("/", headers=headers).json()
+    env = behind_router.get("/", headers=headers).json()
     assert env["HTTP_FORWARDED"] is None
     assert env["HTTP_X_FORWARDED_HOST"] is None and env["HTTP_X_HOST"] is None
     assert env["HTTP_HOST"].startswith("127.0.0.1:")
     assert env["SERVER_PORT"] != "443x"  # a port that is not a number is dropped
-    # Without any trusted header, too.
-    app = run(probe[0].id)
-    code, out = app.exec(["python", "-c",
-                          "import sys; sys.stdout.write(open('/tmp/whiskey-1001/whiskey-httpd.conf')"
-                          ".read())"])
-    assert "RequestHeader unset Forwarded" in out and "RequestHeader unset X-Forwarded-Host" in out
 
 
-# -- smaller holes ------------------------------------------------------------------
-
-@pytest.mark.parametrize("option", ["--locale", "--host", "--lang"])
-def test_shell_syntax_in_values_for_apachectl_is_refused(apps, builder, docker_client, tmp_path,
-                                                          option):
-    src = write_app(tmp_path, {"wsgi.py": "",
-                               ".whiskey/server_args": "%s '0$(touch /tmp/pwned)'\n" % option})
-    image, _ = apps.build(builder, "apachectl-injection", src=src, suffix=option)
-    status, logs = run_to_exit(
-        docker_client, image.id, timeout=60,
-        command=["bash", "-c", "/usr/libexec/s2i/run; echo status=$?; "
-                               "if [ -e /tmp/pwned ]; then echo PWNED; else echo clean; fi"])
-    errors = [line for line in logs.splitlines() if line.startswith("whiskey: ERROR")]
-    assert errors == ["whiskey: ERROR: .whiskey/server_args: %s '0$(touch /tmp/pwned)' is "
-                      "refused: mod_wsgi-express writes this value into a shell script, so it "
-                      "may only contain letters, digits and _.,:@%%+=/~[]-" % option]
-    assert "status=2" in logs and "clean" in logs and "PWNED" not in logs
+def test_narrowed_trusted_proxies_ignore_forwarded_headers_from_others(docker_client, proxied):
+    with serving(docker_client, proxied.id,
+                 environment={"WHISKEY_TRUSTED_PROXIES": "192.0.2.0/24"}) as app:
+        gateway = _gateway(app)
+        env = app.get("/", headers=SPOOF).json()
+        assert env["REMOTE_ADDR"] == gateway  # the gateway is no longer a trusted proxy
+        assert env["wsgi.url_scheme"] == "http"
+        assert env["HTTP_X_FORWARDED_FOR"] is None  # untrusted: removed, not passed on
+        assert env["HTTP_X_REAL_IP"] is None and env["HTTP_X_CLIENT_IP"] is None
+        assert "only from 192.0.2.0/24 (WHISKEY_TRUSTED_PROXIES)" in app.logs()
 
 
-@pytest.fixture(scope="session")
-def preloading(apps, builder, tmp_path_factory):
-    src = copy_app(tmp_path_factory.mktemp("preload"), "probe")
-    with open(os.path.join(src, ".whiskey", "user_vars", "LD_PRELOAD"), "w") as f:
-        f.write("libbz2.so.1.0")
-    return apps.build(builder, "probe", suffix="-preload", src=src)[0]
-
-
-def test_user_vars_ld_preload_keeps_the_random_uid_preload(run, preloading):
-    # Read-only root: the passwd entry can only come from nss_wrapper.
-    app = run(preloading.id, user="123456:0", read_only=True, tmpfs={"/tmp": ""})
-    libs = app.get("/maps").json()
-    assert any(lib.startswith("libbz2.so") for lib in libs), libs  # the app's preload
-    assert "libnss_wrapper.so" in libs  # and nss_wrapper's
-    assert app.get("/whoami").json()["name"] == "whiskey"
-
-
-def test_start_hook_without_shebang_runs_under_bash_like_the_others(apps, builder, run,
-                                                                     tmp_path):
-    src = write_app(tmp_path, {
-        "wsgi.py": "def application(environ, start_response):\n"
-                   "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
-                   "    return [b'started by the hook']\n",
-        ".whiskey/server_args": "--entry-point wsgi.py\n",
-        ".whiskey/action_hooks/start": 'echo "start hook under bash $BASH_VERSION"\n'
-                                       'exec mod_wsgi-express start-server "$@"\n'})
-    os.chmod(os.path.join(src, ".whiskey", "action_hooks", "start"), 0o755)
-    image, _ = apps.build(builder, "start-no-shebang", src=src)
-    app = run(image.id)
-    assert app.get("/").text == "started by the hook"
-    assert "start hook under bash " in app.logs()
-    assert "Traceback" not in app.logs()
-
-
-def _wait_for(app, text, timeout=15):
-    deadline = time.time() + timeout
-    while text not in app.logs() and time.time() < deadline:
-        time.sleep(0.3)
-    return app.logs()
-
-
-def test_apache_killed_by_a_signal_is_named_in_the_log(run, probe):
-    app = run(probe[0].id)
-    code, pid = app.exec(["sh", "-c", "cat /tmp/whiskey-1001/httpd/httpd.pid"])
-    pid = pid.strip()
-    assert code == 0 and pid.isdigit()
-    app.exec(["kill", "-9", pid])
-    app.container.wait(timeout=20)
-    assert "whiskey: ERROR: Apache (pid %s) was killed by SIGKILL (9)" % pid in app.logs()
-
-
-def test_daemon_process_killed_by_a_signal_is_named_in_the_log(run, probe):
-    app = run(probe[0].id)
-    code, pid = app.exec(["sh", "-c", 'for p in /proc/[0-9]*; do '
-                          'c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); case $c in "(wsgi:"*) '
-                          'echo ${p#/proc/}; kill -9 ${p#/proc/}; break;; esac; done'])
-    pid = pid.strip()
-    assert code == 0 and pid.isdigit(), pid
-    logs = _wait_for(app, "terminated by signal 9")
-    died = [line for line in logs.splitlines() if "terminated by signal 9" in line]
-    assert died and "pid=%s" % pid in died[0] and "'localhost:8080'" in died[0]
-    assert app.get("/").text == "probe ok"  # and it was restarted
-
-
-def test_docker_exec_under_a_random_uid_has_a_name(run, probe):
-    app = run(probe[0].id, user="123456:0")
-    code, out = app.exec(["whoami"])
-    assert (code, out.strip()) == (0, "whiskey")
-    code, out = app.exec(["sh", "-c", "echo ~"])
-    assert out.strip() == "/opt/app-root/src"
-    code, out = app.exec(["sh", "-c", "find / -xdev -type f -perm /6000 2>/dev/null | head -3"])
-    assert out.strip() == ""  # no setuid/setgid program can use a planted passwd entry
+def test_explicit_trust_proxy_replaces_the_default_set(docker_client, proxied):
+    command = changed_then_run("echo '--trust-proxy 192.0.2.1' >> .whiskey/server_args")
+    with serving(docker_client, proxied.id, command=command) as app:
+        env = app.get("/", headers={"X-Forwarded-For": "203.0.113.9"}).json()
+        assert env["REMOTE_ADDR"] == _gateway(app)
+        assert "---> Trusting" not in app.logs()
+        _, args = app.exec(["cat", ".whiskey/server_args"])
+        assert re.search(r"^--trust-proxy 192\.0\.2\.1$", args, re.M)

@@ -1,12 +1,11 @@
 """Runtime images: what they carry and leave out, and the three ways an application
 gets into one (s2i --runtime-image, emulated here; the real client in
-test_s2i_client.py; the multi-stage Dockerfile the README documents).  Every
-serving behaviour is proved on runtime-image builds too: the `kind` fixture
-runs those tests for both kinds of application image.
+test_s2i_client.py; the multi-stage Dockerfile the README documents), and an
+application installed into one, asked what can differ from a builder build.
 """
 
 import pytest
-from conftest import APPS
+from conftest import APPS, serving
 
 from tests.support import s2i
 
@@ -56,16 +55,51 @@ def test_runtime_image_is_a_fraction_of_the_builder(docker_client, builder, runt
     assert size < docker_client.images.get(builder).attrs["Size"] * 0.6
 
 
-def test_runtime_app_keeps_no_wheelhouse_and_owns_its_files(docker_client, apps, builder):
-    image, logs = apps.build(builder, "django-hello-world", kind="runtime")
+# -- an application installed into the runtime image -----------------------------------
+# The runtime image starts from the builder's own first stage (runtime-base:
+# Apache, tini, nss_wrapper) and carries the same root/, so the server and
+# its supervisor behave alike in both (test_runtime.py, on builder builds).
+# What differs is how the application got there: copied by s2i, put in place
+# by assemble-runtime, mod_wsgi's configuration made again.  That is asked
+# here, of one container of the probe under a random UID.
+
+@pytest.fixture(scope="module")
+def runtime_app(apps, builder, docker_client):
+    image, logs = apps.build(builder, "probe", kind="runtime")
+    with serving(docker_client, image.id, user="123456:0") as app:
+        yield app, logs
+
+
+def test_runtime_app_serves_with_its_hooks_options_and_static_files(runtime_app):
+    app, logs = runtime_app
     assert "Application assembled for the runtime image" in logs
-    status, out = _sh(docker_client, image.id, """
+    assert app.get("/").text == "probe ok"
+    hooks = app.get("/hooks").json()
+    assert hooks["build"] == "six=1.16.0 s2i=from-s2i-environment"  # made in the builder
+    assert hooks["deploy"] == "deployed with set by deploy-env greeting=hello from user_vars"
+    env = app.get("/environ").json()
+    assert env["env:S2I_VAR"] == "from-s2i-environment"
+    assert env["wsgi:GREETING_ARG"] == "hello from user_vars" and env["wsgi:SPACED"] == "two words"
+    css = app.get("/static/probe.css")
+    assert css.status == 200 and css.headers["ETag"]
+    assert app.get("/static/probe.css", headers={"If-None-Match": css.headers["ETag"]}).status == 304
+    assert app.get("/whoami").json()["name"] == "whiskey"
+    code, cmdline = app.exec("cat /proc/1/cmdline")
+    assert cmdline.split("\0")[0].endswith("tini"), cmdline
+
+
+def test_runtime_app_keeps_no_wheelhouse_and_owns_its_files(runtime_app):
+    app, _ = runtime_app
+    assert app.get("/write").status == 200
+    status, out = app.exec(["bash", "-c", """
         test ! -e /opt/app-root/var/wheels || echo "has wheels"
         test ! -e /opt/app-root/src/.whiskey-input || echo "has input"
         command -v gcc && echo "has gcc"
-        find /opt/app-root/src /opt/app-root/bin ! -user 1001 -o ! -perm -g+w | head -3
+        # (what the app wrote at run time, as 123456, aside)
+        find /opt/app-root/src /opt/app-root/bin -name 'written-*' -prune -o -name __pycache__ \\
+            -prune -o \\( ! -user 1001 -o ! -perm -g+w \\) -print | head -3
         touch /opt/app-root/src/written && echo writable
-    """, user="123456:0")
+    """])
     assert status == 0, out
     assert out.strip() == "writable", out
 
@@ -109,19 +143,9 @@ def test_multi_stage_dockerfile_equivalent_serves(docker_client, run, builder, r
 
 
 def test_builder_still_compiles_a_pinned_mod_wsgi_from_its_sdist(apps, builder, run, variant,
-                                                                tmp_path):
+                                                                pinned_mod_wsgi_src):
     """What the builder keeps of Apache's and APR's headers and apxs (unpacked, not
     installed): enough for a `mod_wsgi` pinned in an app's requirements (sclorg#59)."""
-    src = tmp_path / "pinned-mod-wsgi"
-    src.mkdir()
-    (src / "requirements.txt").write_text(
-        "--no-binary mod_wsgi\nmod_wsgi==%s\n" % variant.pin_version("mod_wsgi"))
-    (src / ".whiskey").mkdir()
-    (src / ".whiskey" / "server_args").write_text("--application-type script --entry-point wsgi.py\n")
-    (src / "wsgi.py").write_text(
-        "def application(environ, start_response):\n"
-        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
-        "    return [b'pinned mod_wsgi']\n")
-    image, logs = apps.build(builder, "pinned-mod-wsgi", src=str(src))
+    image, logs = apps.build(builder, "pinned-mod-wsgi", src=pinned_mod_wsgi_src)
     assert "Compiled from source: mod_wsgi-%s-" % variant.pin_version("mod_wsgi") in logs, logs
     assert run(image.id).get("/").text == "pinned mod_wsgi"
