@@ -2,15 +2,17 @@
 """What the behaviour suite costs, per variant and whole, at two revisions.
 
     python3 bench/suite.py --label before --revision 5149328
-    python3 bench/suite.py --label after --revision HEAD python-3.11 python-2.7
+    python3 bench/suite.py --label after --revision HEAD
     python3 bench/suite.py --report
 
 Each run checks the revision out in a temporary git worktree and runs its
-behaviour suite (`pytest tests/behaviour --variant NAME`) once per variant,
-one variant after another, with the builder images as they are (warm: a
-builder whose inputs did not change is not rebuilt).  It records the wall
-time, the outcome counts from pytest's JUnit XML, and the time per test
-file.  --python names an interpreter with the suite's requirements
+behaviour suite once, on the variants named (default all), as `./build.py
+test` does, with the builder images as they are (warm: a builder whose
+inputs did not change is not rebuilt).  It records the session's wall time
+and, from pytest's JUnit XML, each variant's share (the time of its tests,
+setup and teardown included), its outcome counts and its time per test file.
+What belongs to no variant (collection, the builder check) is the
+difference.  --python names an interpreter with the suite's requirements
 (requirements-test.txt); default this one.  Results accumulate in
 bench/results/suite.json under the label; --report writes suite.md from it.
 """
@@ -19,6 +21,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -39,28 +42,33 @@ def variants_of(worktree: str) -> List[str]:
     return [line.split()[0] for line in out.splitlines() if line.startswith("python-")]
 
 
-def junit_summary(path: str) -> Dict[str, object]:
-    counts = collections.Counter()  # type: collections.Counter
-    per_file = collections.defaultdict(float)  # type: Dict[str, float]
+def junit_summary(path: str) -> Dict[str, Dict[str, object]]:
+    """variant -> its seconds, outcome counts and seconds per test file."""
+    out: Dict[str, Dict[str, object]] = {}
     for case in ET.parse(path).iter("testcase"):
-        name = case.get("classname", "").rsplit(".", 1)[-1]
-        per_file[name] += float(case.get("time", 0))
+        match = re.search(r"\[(python-[0-9.]+)", case.get("name", ""))
+        if not match:
+            continue
+        v = out.setdefault(match.group(1), {"seconds": 0.0, "counts": collections.Counter(),
+                                            "per_file": collections.Counter()})
+        seconds = float(case.get("time", 0))
+        v["seconds"] = float(v["seconds"]) + seconds  # type: ignore[arg-type]
+        v["per_file"][case.get("classname", "").rsplit(".", 1)[-1]] += seconds  # type: ignore[index]
         kinds = [child.tag for child in case]
-        if "failure" in kinds or "error" in kinds:
-            counts["failed"] += 1
-        elif "skipped" in kinds:
-            counts["skipped"] += 1
-        else:
-            counts["passed"] += 1
-    return {"counts": dict(counts), "per_file": {k: round(v, 1) for k, v in sorted(per_file.items())}}
+        outcome = ("failed" if "failure" in kinds or "error" in kinds
+                   else "skipped" if "skipped" in kinds else "passed")
+        v["counts"][outcome] += 1  # type: ignore[index]
+    for v in out.values():
+        v["seconds"] = round(float(v["seconds"]), 1)  # type: ignore[arg-type]
+        v["counts"] = dict(v["counts"])  # type: ignore[call-overload]
+        v["per_file"] = {k: round(t, 1) for k, t in sorted(v["per_file"].items())}  # type: ignore[attr-defined]
+    return out
 
 
 def run(label: str, revision: str, python: str, names: List[str]) -> None:
     commit = subprocess.run(["git", "rev-parse", revision], cwd=ROOT, check=True,
                             stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
     results = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
-    entry = results.setdefault(label, {"commit": commit, "variants": {}})
-    entry["commit"] = commit
     keep = os.path.join(tempfile.gettempdir(), "whiskey-suite")  # the JUnit XML, for a closer look
     os.makedirs(keep, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="whiskey-suite-") as tmp:
@@ -68,21 +76,21 @@ def run(label: str, revision: str, python: str, names: List[str]) -> None:
         subprocess.run(["git", "worktree", "add", "--detach", worktree, commit], cwd=ROOT,
                        check=True, stdout=subprocess.DEVNULL)
         try:
-            for name in names or variants_of(worktree):
-                xml = os.path.join(keep, "%s-%s.xml" % (label, name))
-                began = time.time()
-                status = subprocess.run(
-                    [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/behaviour",
-                     "--variant", name, "--junitxml", xml], cwd=worktree).returncode
-                seconds = round(time.time() - began, 1)
-                done = dict(junit_summary(xml), seconds=seconds, exit=status,
-                            date=time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
-                entry["variants"][name] = done
-                print("%s %s: %.0f s, %s" % (label, name, seconds, done["counts"]), flush=True)
-                with open(RESULTS, "w") as f:
-                    json.dump(results, f, indent=1, sort_keys=True)
+            names = names or variants_of(worktree)
+            xml = os.path.join(keep, "%s.xml" % label)
+            began = time.time()
+            status = subprocess.run(
+                [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/behaviour",
+                 "--junitxml", xml] + ["--variant=%s" % n for n in names], cwd=worktree).returncode
+            seconds = round(time.time() - began, 1)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", worktree], cwd=ROOT)
+    results[label] = {"commit": commit, "seconds": seconds, "exit": status,
+                      "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                      "variants": junit_summary(xml)}
+    with open(RESULTS, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    print("%s: %.0f s, exit status %d" % (label, seconds, status), flush=True)
 
 
 def minutes(seconds: float) -> str:
@@ -105,10 +113,11 @@ def report() -> None:
                 minutes(v["seconds"]), v["counts"].get("passed", 0),
                 v["counts"].get("skipped", 0)))
         lines.append("| %s | %s |" % (name, " | ".join(cells)))
-    for what, fold in (("median per variant", statistics.median), ("whole (sum)", sum)):
-        lines.append("| **%s** | %s |" % (what, " | ".join(
-            minutes(fold([v["seconds"] for v in results[label]["variants"].values()]))
-            for label in labels)))
+    lines.append("| **median per variant** | %s |" % " | ".join(
+        minutes(statistics.median([v["seconds"] for v in results[label]["variants"].values()]))
+        for label in labels))
+    lines.append("| **whole session** (pytest's wall time) | %s |" % " | ".join(
+        minutes(results[label]["seconds"]) for label in labels))
     with open(REPORT, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -68,6 +68,27 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("variant", variants, ids=[v.name for v in variants], scope="session")
 
 
+# Within a variant: what needs no application image first, while the
+# prefetched builds (below) run; the Django sample, the slowest build, late;
+# then what times things, after every build has ended; publishing last.
+MODULE_ORDER = ("test_builder_image", "test_sbom", "test_runtime", "test_security",
+                "test_runtime_image", "test_apps", "test_holding_up", "test_publish",
+                "test_s2i_client")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    names = [v.name for v in selected_variants(config)]
+
+    def rank(item):
+        callspec = getattr(item, "callspec", None)
+        variant = callspec.params.get("variant") if callspec else None
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        return (names.index(variant.name) if variant else -1,
+                MODULE_ORDER.index(module) if module in MODULE_ORDER else len(MODULE_ORDER))
+    items.sort(key=rank)
+
+
 @pytest.fixture(scope="session")
 def docker_client():
     import docker
@@ -390,6 +411,12 @@ def refused_starts(docker_client, probe):
     return results
 
 
+# The hostile app is built with a PYTHON_VERSION that names no Python of the
+# image: the build's environment reaches assemble-runtime too, and must not
+# choose where root works (test_security.py).
+HOSTILE_ENV = {"PYTHON_VERSION": "0.0"}
+
+
 @pytest.fixture(scope="session")
 def no_entry_point_src(variant, tmp_path_factory):
     """tests/apps/no-entry-point with a runtime.txt naming the image's own Python."""
@@ -419,17 +446,16 @@ def pinned_mod_wsgi_src(variant, tmp_path_factory):
 def prefetched(apps, builder, variant, no_entry_point_src, pinned_mod_wsgi_src):
     """Every plain application build the variant's tests ask for, begun at once on
     apps' threads (each test still asks for its own: AppBuilder.build)."""
-    apps.prefetch(builder, "django-hello-world")
     apps.prefetch(builder, "probe")
+    apps.prefetch(builder, "django-hello-world")
     apps.prefetch(builder, "pinned-mod-wsgi", src=pinned_mod_wsgi_src)
     if variant.version_info[:2] >= (3, 9):  # test_apps.needs_flask_3_1
         for app in ("uv-lock", "poetry-lock", "pylock", "pipfile-lock"):
             apps.prefetch(builder, app)
-    for app in ("pipfile-lock-legacy", "setup-py", "pyproject", "proxied", "hostile"):
+    for app in ("pipfile-lock-legacy", "setup-py", "pyproject", "proxied"):
         apps.prefetch(builder, app)
     apps.prefetch(builder, "no-entry-point", src=no_entry_point_src)
     apps.prefetch(builder, "compiled", suffix="-inc")
     apps.prefetch(builder, "probe", kind="runtime")
-    apps.prefetch(builder, "hostile", kind="runtime", env={"PYTHON_VERSION": "0.0"},
-                  suffix="-env")
+    apps.prefetch(builder, "hostile", kind="runtime", env=HOSTILE_ENV)
     apps.prefetch_dockerfile(builder, "wsgi-script")

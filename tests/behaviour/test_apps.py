@@ -21,53 +21,6 @@ SPOOF = {
 }
 
 
-@pytest.fixture(scope="module")
-def django(apps, builder, docker_client):
-    """The Django sample, built once, in one container asked every question."""
-    image, _ = apps.build(builder, "django-hello-world")
-    with serving(docker_client, image.id) as app:
-        yield app
-
-
-def test_django_index(django):
-    r = django.get("/")
-    assert r.status == 200
-    assert r.text == "Hello World!"
-
-
-def test_django_static_files_are_served_by_apache(django):
-    r = django.get("/static/admin/css/base.css")
-    assert r.status == 200
-    assert r.headers["Content-Type"].startswith("text/css")
-    # Apache's file handler marks its responses; Django (DEBUG off) would 404.
-    assert r.headers.get("ETag") and r.headers.get("Last-Modified")
-    assert r.headers.get("Accept-Ranges") == "bytes"
-    assert b"{" in r.body
-
-
-def test_django_admin_redirects_to_login(django):
-    r = django.get("/admin/")
-    assert r.status == 302
-    assert "/admin/login/" in r.headers["Location"]
-
-
-def test_django_runs_as_1001_under_tini(django):
-    assert django.get("/uid").text == "1001"
-    code, cmdline = django.exec("cat /proc/1/cmdline")
-    assert code == 0 and cmdline.split("\0")[0].endswith("tini"), cmdline
-
-
-def test_trusted_proxy_headers_are_applied_and_others_scrubbed(django):
-    env = django.get("/env", headers=SPOOF).json()
-    assert env["REMOTE_ADDR"] == "203.0.113.9"
-    assert env["wsgi.url_scheme"] == "https"
-    assert env["SERVER_PORT"] == "443"
-    # Untrusted headers of the same kinds cannot be used to spoof.
-    assert env["HTTP_X_REAL_IP"] is None
-    assert env["HTTP_X_FORWARDED_PROTO"] is None
-    assert env["HTTP_X_CLIENT_IP"] is None
-
-
 def test_wsgi_script_app_from_as_dockerfile_build(run, apps, builder, variant):
     """The plain WSGI app, built from the Dockerfile `s2i build --as-dockerfile` writes."""
     app = run(apps.build_as_dockerfile(builder, "wsgi-script").id)
@@ -180,3 +133,52 @@ def test_an_unchanged_lock_installs_offline_on_an_incremental_build(run, apps, b
     assert "Restoring" in logs and "Pipfile.lock is unchanged since the previous build" in logs
     assert "Downloading" not in logs
     assert run(image.id).get("/").status == 200
+
+
+# -- the Django sample (the slowest build: asked last) ---------------------------------
+
+@pytest.fixture(scope="module")
+def django(apps, builder, docker_client):
+    """The Django sample, built once, in one container asked every question."""
+    image, _ = apps.build(builder, "django-hello-world")
+    with serving(docker_client, image.id) as app:
+        yield app
+
+
+def test_django_index(django):
+    r = django.get("/")
+    assert r.status == 200
+    assert r.text == "Hello World!"
+
+
+def test_django_static_files_are_served_by_apache(django):
+    r = django.get("/static/admin/css/base.css")
+    assert r.status == 200
+    assert r.headers["Content-Type"].startswith("text/css")
+    # Apache's file handler marks its responses; Django (DEBUG off) would 404.
+    assert r.headers.get("ETag") and r.headers.get("Last-Modified")
+    assert r.headers.get("Accept-Ranges") == "bytes"
+    assert b"{" in r.body
+
+
+def test_django_admin_redirects_to_login(django):
+    r = django.get("/admin/")
+    assert r.status == 302
+    assert "/admin/login/" in r.headers["Location"]
+
+
+def test_django_runs_as_1001_under_tini(django):
+    assert django.get("/uid").text == "1001"
+    code, cmdline = django.exec("cat /proc/1/cmdline")
+    assert code == 0 and cmdline.split("\0")[0].endswith("tini"), cmdline
+
+
+def test_trusted_proxy_headers_are_applied_and_others_scrubbed(django):
+    env = django.get("/env", headers=SPOOF).json()
+    assert env["REMOTE_ADDR"] == "203.0.113.9"
+    assert env["wsgi.url_scheme"] == "https"
+    assert env["SERVER_PORT"] == "443"
+    # Untrusted headers of the same kinds cannot be used to spoof.
+    assert env["HTTP_X_REAL_IP"] is None
+    assert env["HTTP_X_FORWARDED_PROTO"] is None
+    assert env["HTTP_X_CLIENT_IP"] is None

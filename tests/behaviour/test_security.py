@@ -13,7 +13,7 @@ import tarfile
 import time
 
 import pytest
-from conftest import REFUSED_STARTS, REPOSITORY, Running
+from conftest import HOSTILE_ENV, REFUSED_STARTS, REPOSITORY, Running
 
 from tests.support import s2i
 from tests.unit.test_locks import MALFORMED  # the unit suite's cases, run in every image here
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="session")
 def hostile(apps, builder):
     """The hostile app (its build hook plants a .pth for root) from the builder alone."""
-    return apps.build(builder, "hostile")[0]
+    return apps.build(builder, "hostile", env=HOSTILE_ENV)[0]
 
 
 def shell(client, image, script, user="1001", **kwargs):
@@ -49,8 +49,7 @@ def test_a_runtime_build_runs_none_of_the_builds_python_as_root(apps, builder, d
     while assemble-runtime put the build in place: it starts as the app user only.
     The build's environment reaches assemble-runtime too, and does not choose where
     root deletes and moves (PYTHON_VERSION named the site-packages once)."""
-    image, _ = apps.build(builder, "hostile", kind="runtime", env={"PYTHON_VERSION": "0.0"},
-                          suffix="-env")
+    image, _ = apps.build(builder, "hostile", kind="runtime", env=HOSTILE_ENV)
     status, out = shell(docker_client, image.id,
                         "find / -xdev -type f -perm /6000; ls /tmp /usr/local/bin", user="0")
     assert status == 0, out
