@@ -239,20 +239,35 @@ def test_the_dockerfile_uses_what_the_context_has_and_nothing_else(variants, tmp
             assert a.file in runs, (v.name, a.file)
 
 
-@pytest.mark.parametrize("name", [v.name for v in matrix.load()])
-def test_a_python_bump_changes_that_variants_inputs_alone(name):
-    """No image carries facts about other variants: bumping one variant's Python
-    (its upstream tarball too, when compiled) rebuilds and republishes that one."""
-    with open(matrix.DEFAULT_PATH) as f:
-        data = yaml.safe_load(f)
-    before = hashes(matrix.parse(copy.deepcopy(data)))
-    entry = data["variants"][name]
+def _bump_python(entry):
     old = entry["python"]
     major, minor, micro = old.split(".")
     entry["python"] = new = "%s.%s.%d" % (major, minor, int(micro) + 1)
-    if "source" in entry:
+    if "source" in entry:  # compiled: its upstream tarball too
         source = entry["source"]
         source.update(file=source["file"].replace(old, new), sha256="c" * 64,
                       url=source["url"].replace(old, new))
         source.pop("debian", None)
+
+
+def _bump_pin(entry):
+    entry["pins"]["mod_wsgi"] = dict(entry["pins"]["mod_wsgi"], file="mod_wsgi-9.9.9.tar.gz",
+                                     sha256="d" * 64)
+
+
+def _new_base(entry):
+    entry["base"] = entry["base"].replace("-slim", "-20270101-slim")
+
+
+@pytest.mark.parametrize("change", [_bump_python, _bump_pin, _new_base],
+                         ids=["python", "mod_wsgi-pin", "base"])
+@pytest.mark.parametrize("name", [v.name for v in matrix.load()])
+def test_one_variants_python_pin_or_base_changes_that_variants_inputs_alone(name, change):
+    """No image carries facts about other variants: a change to one variant's
+    entry rebuilds and republishes that one, even where others share its base
+    or its pins."""
+    with open(matrix.DEFAULT_PATH) as f:
+        data = yaml.safe_load(f)
+    before = hashes(matrix.parse(copy.deepcopy(data)))
+    change(data["variants"][name])
     assert changed(before, hashes(matrix.parse(data))) == [name]
