@@ -36,8 +36,13 @@ def pytest_addoption(parser):
 
 
 def selected_variants(config):
-    names = config.getoption("--variant") or settings.test_variants()
-    return matrix.select(matrix.load(), names)
+    """The variants to test, the same objects for the whole session (pytest keeps a
+    session-scoped fixture of a parameter for as long as the parameter is the same
+    object)."""
+    if not hasattr(config, "_whiskey_variants"):
+        names = config.getoption("--variant") or settings.test_variants()
+        config._whiskey_variants = matrix.select(matrix.load(), names)
+    return config._whiskey_variants
 
 
 def server_stack(variant):
@@ -443,19 +448,32 @@ def pinned_mod_wsgi_src(variant, tmp_path_factory):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefetched(apps, builder, variant, no_entry_point_src, pinned_mod_wsgi_src):
-    """Every plain application build the variant's tests ask for, begun at once on
-    apps' threads (each test still asks for its own: AppBuilder.build)."""
-    apps.prefetch(builder, "probe")
-    apps.prefetch(builder, "django-hello-world")
-    apps.prefetch(builder, "pinned-mod-wsgi", src=pinned_mod_wsgi_src)
-    if variant.version_info[:2] >= (3, 9):  # test_apps.needs_flask_3_1
-        for app in ("uv-lock", "poetry-lock", "pylock", "pipfile-lock"):
+def prefetched(request, apps, builder, variant, no_entry_point_src, pinned_mod_wsgi_src):
+    """Every plain application build the variant's selected test modules ask for,
+    begun at once on apps' threads (each test still asks for its own image:
+    AppBuilder.build)."""
+    modules = set()
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("variant") is variant:
+            modules.add(item.module.__name__.rsplit(".", 1)[-1])
+    if modules & {"test_runtime", "test_security", "test_holding_up"}:
+        apps.prefetch(builder, "probe")
+    if "test_apps" in modules:
+        apps.prefetch(builder, "django-hello-world")
+    if "test_runtime_image" in modules:
+        apps.prefetch(builder, "pinned-mod-wsgi", src=pinned_mod_wsgi_src)
+        apps.prefetch(builder, "probe", kind="runtime")
+    if "test_apps" in modules:
+        if variant.version_info[:2] >= (3, 9):  # test_apps.needs_flask_3_1
+            for app in ("uv-lock", "poetry-lock", "pylock", "pipfile-lock"):
+                apps.prefetch(builder, app)
+        for app in ("pipfile-lock-legacy", "setup-py", "pyproject"):
             apps.prefetch(builder, app)
-    for app in ("pipfile-lock-legacy", "setup-py", "pyproject", "proxied"):
-        apps.prefetch(builder, app)
-    apps.prefetch(builder, "no-entry-point", src=no_entry_point_src)
-    apps.prefetch(builder, "compiled", suffix="-inc")
-    apps.prefetch(builder, "probe", kind="runtime")
-    apps.prefetch(builder, "hostile", kind="runtime", env=HOSTILE_ENV)
-    apps.prefetch_dockerfile(builder, "wsgi-script")
+        apps.prefetch(builder, "no-entry-point", src=no_entry_point_src)
+        apps.prefetch_dockerfile(builder, "wsgi-script")
+    if "test_runtime" in modules:
+        apps.prefetch(builder, "proxied")
+        apps.prefetch(builder, "compiled", suffix="-inc")
+    if "test_security" in modules:
+        apps.prefetch(builder, "hostile", kind="runtime", env=HOSTILE_ENV)

@@ -135,7 +135,7 @@ def test_access_log_to_stdout_and_app_output_unbuffered_to_stderr(served):
 
 
 def test_orphans_are_reaped_by_pid_1(served):
-    code, pid = served.exec(["sh", "-c", "sleep 1 >/dev/null 2>&1 & echo $!"])
+    code, pid = served.exec(["sh", "-c", "sleep 2 >/dev/null 2>&1 & echo $!"])
     pid = pid.strip()
     assert code == 0 and pid.isdigit()
     code, ppid = served.exec(["sh", "-c", "grep '^PPid:' /proc/%s/status" % pid])
