@@ -52,8 +52,9 @@ def server_stack(variant):
 
 
 # @pytest.mark.once_per(KEY): where a behaviour cannot differ between variants
-# that share KEY, it runs on the first selected variant of each (tests/README.md
-# says why for each test that is marked).
+# that share KEY, it runs on the first selected variant of each that could be
+# built here; the others' items are deselected (tests/README.md says why for
+# each test that is marked).
 ONCE_PER = {
     "server_stack": server_stack,
     "run": lambda variant: None,
@@ -63,14 +64,29 @@ ONCE_PER = {
 def pytest_generate_tests(metafunc):
     if "variant" in metafunc.fixturenames:
         variants = selected_variants(metafunc.config)
-        marker = metafunc.definition.get_closest_marker("once_per")
-        if marker is not None:
-            key = ONCE_PER[marker.args[0]]
-            firsts = {}
-            for v in variants:
-                firsts.setdefault(key(v), v)
-            variants = [v for v in variants if firsts[key(v)] is v]
         metafunc.parametrize("variant", variants, ids=[v.name for v in variants], scope="session")
+
+
+def _once_per(session):
+    """Deselect the items of once_per tests other than each group's first variant
+    that was built (or its first, when none was)."""
+    groups = {}
+    for item in session.items:
+        marker = item.get_closest_marker("once_per")
+        callspec = getattr(item, "callspec", None)
+        if marker is not None and callspec is not None and "variant" in callspec.params:
+            variant = callspec.params["variant"]
+            key = (item.path, item.originalname, ONCE_PER[marker.args[0]](variant))
+            groups.setdefault(key, []).append(item)
+    dropped = []
+    for members in groups.values():
+        built = [i for i in members if getattr(_OUTCOMES.get(i.callspec.params["variant"].name),
+                                               "result", None) in ("built", "unchanged")]
+        keep = (built or members)[0]
+        dropped.extend(i for i in members if i is not keep)
+    if dropped:
+        session.items[:] = [i for i in session.items if i not in dropped]
+        session.config.hook.pytest_deselected(items=dropped)
 
 
 # Within a variant: what needs no application image first, while the
@@ -110,6 +126,7 @@ def pytest_collection_finish(session):
     as `./build.py build` (no names given) does: a test's own time bound then
     never has to cover compiling a legacy interpreter."""
     if session.config.option.collectonly:
+        _once_per(session)
         return
     wanted = {}
     for item in session.items:
@@ -117,13 +134,14 @@ def pytest_collection_finish(session):
         if callspec is not None and "variant" in callspec.params:
             wanted[callspec.params["variant"].name] = callspec.params["variant"]
     if not wanted:
-        return
+        return _once_per(session)
     import docker
     client = docker.from_env(timeout=1800)
     outcomes = orchestrate.build_many(
         list(wanted.values()), explicit=False, repository=REPOSITORY, ca_bundle=ca_bundle(),
         progress=orchestrate.Progress(sys.__stderr__), docker_client=client)
     _OUTCOMES.update((o.variant.name, o) for o in outcomes)
+    _once_per(session)
 
 
 @pytest.fixture(scope="session")
@@ -154,35 +172,47 @@ def ca_bundle():
 class AppBuilder(object):
     """Builds each (builder, app, options) application image once per session.
 
-    prefetch() starts builds on a few threads ahead of the tests that ask for
+    prefetch() queues builds on a few threads ahead of the tests that ask for
     them (a build mostly waits: on the package index, on the engine's commit);
-    build() then waits for that one, or builds it now.  A failed build fails,
-    with the same error, every test that asks for it."""
+    build() then waits for that one, or builds it now if nobody has.  A failed
+    build fails, with the same error, every test that asks for it.  A
+    runtime-kind build waits for its builder-kind one: prefetch that first
+    (the queue is first in, first out, so it is never waited for unstarted)."""
 
     THREADS = 6
 
-    def __init__(self, client):
-        self.client = client
+    def __init__(self):
         self.futures = {}
         self.lock = threading.Lock()
+        self.local = threading.local()
         self.pool = concurrent.futures.ThreadPoolExecutor(self.THREADS)
+
+    @property
+    def client(self):
+        """This thread's own Docker client."""
+        if not hasattr(self.local, "client"):
+            import docker
+            self.local.client = docker.from_env(timeout=600)
+        return self.local.client
 
     def tag(self, builder, app, suffix=""):
         return "%s/%s:%s%s" % (APP_REPOSITORY, app, builder.split(":")[-1], suffix)
 
-    def _once(self, key, make):
-        """The future of key's build: made here by make() unless already begun."""
+    def _claim(self, key):
+        """(key's future, whether the caller must make it)."""
         with self.lock:
             future = self.futures.get(key)
-            mine = future is None
-            if mine:
-                future = self.futures[key] = concurrent.futures.Future()
-        if mine:
-            try:
-                future.set_result(make())
-            except BaseException as exc:  # noqa: B036 - handed to whoever asks
-                future.set_exception(exc)
-        return future
+            if future is not None:
+                return future, False
+            future = self.futures[key] = concurrent.futures.Future()
+            return future, True
+
+    @staticmethod
+    def _fill(future, make):
+        try:
+            future.set_result(make())
+        except BaseException as exc:  # noqa: B036 - handed to whoever asks
+            future.set_exception(exc)
 
     def _args(self, builder, app, env=None, suffix="", network_mode=None, src=None, kind="builder"):
         src = src or os.path.join(APPS, app)
@@ -191,14 +221,17 @@ class AppBuilder(object):
 
     def prefetch(self, builder, app, **options):
         key, args = self._args(builder, app, **options)
-        self.pool.submit(self._once, key, lambda: self._make(*args))
+        future, mine = self._claim(key)
+        if mine:
+            self.pool.submit(self._fill, future, lambda: self._make(*args))
 
     def prefetch_dockerfile(self, builder, app):
-        key = ("as-dockerfile", builder, app)
-        self.pool.submit(self._once, key, lambda: self._make_dockerfile(builder, app))
+        future, mine = self._claim(("as-dockerfile", builder, app))
+        if mine:
+            self.pool.submit(self._fill, future, lambda: self._make_dockerfile(builder, app))
 
     def settle(self):
-        """Wait until every prefetched build has ended (before a test that times things)."""
+        """Wait until every build queued so far has ended (before a test that times things)."""
         concurrent.futures.wait(list(self.futures.values()))
 
     def build(self, builder, app, env=None, incremental=False, suffix="", network_mode=None,
@@ -211,7 +244,10 @@ class AppBuilder(object):
             return s2i.build_app(self.client, builder, args[5], self.tag(builder, app, suffix),
                                  env=env, incremental=True, ca_bundle=ca_bundle(),
                                  network_mode=network_mode)
-        return self._once(key, lambda: self._make(*args)).result()
+        future, mine = self._claim(key)
+        if mine:
+            self._fill(future, lambda: self._make(*args))
+        return future.result()
 
     def _make(self, builder, app, env, suffix, network_mode, src, kind):
         if kind == "runtime":
@@ -235,13 +271,17 @@ class AppBuilder(object):
         return image
 
     def build_as_dockerfile(self, builder, app):
-        key = ("as-dockerfile", builder, app)
-        return self._once(key, lambda: self._make_dockerfile(builder, app)).result()
+        future, mine = self._claim(("as-dockerfile", builder, app))
+        if mine:
+            self._fill(future, lambda: self._make_dockerfile(builder, app))
+        return future.result()
 
 
 @pytest.fixture(scope="session")
 def apps(docker_client):
-    return AppBuilder(docker_client)
+    builder = AppBuilder()
+    yield builder
+    builder.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class HTTPResponse(object):
@@ -373,17 +413,16 @@ def probe(apps, builder):
     return apps.build(builder, "probe")
 
 
-# Starts that must be refused, each run by the image's own s2i `run` in one
-# container of the probe: NAME -> (.whiskey/server_args in its place or None,
-# environment).  Each case starts from the probe as built.
+# Starts that must be refused before anything starts, each run by the image's
+# own s2i `run` in one container of the probe: NAME -> (.whiskey/server_args in
+# its place or None, environment).  Each case starts from the probe as built.
+# (A container's own exit status on a refused start is test_runtime.py's.)
 REFUSED_STARTS = {
-    "unknown-option": ("--no-such-option 1\n", {}),
     "locale": ("--locale '0$(touch /tmp/pwned)'\n", {}),
     "host": ("--host '0$(touch /tmp/pwned)'\n", {}),
     "lang": ("--lang '0$(touch /tmp/pwned)'\n", {}),
     "MOD_WSGI_LOG_LEVEL": (None, {"MOD_WSGI_LOG_LEVEL": "warn\nRedirect 302 / http://127.0.0.1:9/x"}),
     "MOD_WSGI_PROCESSES": (None, {"MOD_WSGI_PROCESSES": "2\r"}),
-    "failing-deploy": (None, {"FAIL_DEPLOY": "1"}),
 }
 
 
@@ -401,11 +440,11 @@ def refused_starts(docker_client, probe):
         if server_args is not None:
             lines.append("printf '%%s' %s > .whiskey/server_args" % _bash_word(server_args))
         assign = " ".join("%s=%s" % (k, _bash_word(v)) for k, v in sorted(env.items()))
-        lines.append("timeout 30 env %s /usr/libexec/s2i/run 2>&1; status=$?" % assign)
+        lines.append("timeout 20 env %s /usr/libexec/s2i/run 2>&1; status=$?" % assign)
         lines.append("if [ -e /tmp/pwned ]; then pwned=yes; else pwned=no; fi; rm -f /tmp/pwned")
         lines.append("echo \"@@@ status=$status pwned=$pwned\"")
         lines.append("cp /tmp/server_args.built .whiskey/server_args")
-    status, out = run_to_exit(docker_client, probe[0].id, timeout=120,
+    status, out = run_to_exit(docker_client, probe[0].id, timeout=20 * len(REFUSED_STARTS) + 60,
                               command=["bash", "-c", "\n".join(lines)])
     assert status == 0, out
     results = {}

@@ -139,9 +139,10 @@ def test_an_unchanged_lock_installs_offline_on_an_incremental_build(run, apps, b
 
 @pytest.fixture(scope="module")
 def django(apps, builder, docker_client):
-    """The Django sample, built once, in one container asked every question."""
+    """The Django sample, built once, in one container asked every question, under
+    a random UID in group 0 as OpenShift runs it (the default user: test_runtime.py)."""
     image, _ = apps.build(builder, "django-hello-world")
-    with serving(docker_client, image.id) as app:
+    with serving(docker_client, image.id, user="123456:0") as app:
         yield app
 
 
@@ -167,8 +168,8 @@ def test_django_admin_redirects_to_login(django):
     assert "/admin/login/" in r.headers["Location"]
 
 
-def test_django_runs_as_1001_under_tini(django):
-    assert django.get("/uid").text == "1001"
+def test_django_runs_as_an_arbitrary_uid_in_group_0_under_tini(django):
+    assert django.get("/uid").text == "123456"
     code, cmdline = django.exec("cat /proc/1/cmdline")
     assert code == 0 and cmdline.split("\0")[0].endswith("tini"), cmdline
 

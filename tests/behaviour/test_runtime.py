@@ -14,7 +14,7 @@ import threading
 import time
 
 import pytest
-from conftest import APPS, REFUSED_STARTS, serving, wait_for_log
+from conftest import APPS, REFUSED_STARTS, run_to_exit, serving, wait_for_log
 
 from tests.support import s2i
 
@@ -51,12 +51,12 @@ def changed_then_run(script):
     return ["bash", "-c", "set -e; cd \"$HOME\"; %s\nexec /usr/libexec/s2i/run" % script]
 
 
-# -- the probe as it starts by default: one CPU, the access log on --------------------
+# -- the probe as it starts by default, with one CPU, a read-only root and the access log on
 
 @pytest.fixture(scope="module")
 def served(docker_client, probe):
-    with serving(docker_client, probe[0].id, nano_cpus=10 ** 9,
-                 environment={"MOD_WSGI_ACCESS_LOG": "1"}) as app:
+    with serving(docker_client, probe[0].id, nano_cpus=10 ** 9, read_only=True,
+                 tmpfs={"/tmp": ""}, environment={"MOD_WSGI_ACCESS_LOG": "1"}) as app:
         yield app
 
 
@@ -135,7 +135,7 @@ def test_access_log_to_stdout_and_app_output_unbuffered_to_stderr(served):
 
 
 def test_orphans_are_reaped_by_pid_1(served):
-    code, pid = served.exec(["sh", "-c", "sleep 2 >/dev/null 2>&1 & echo $!"])
+    code, pid = served.exec(["sh", "-c", "sleep 3 >/dev/null 2>&1 & echo $!"])
     pid = pid.strip()
     assert code == 0 and pid.isdigit()
     code, ppid = served.exec(["sh", "-c", "grep '^PPid:' /proc/%s/status" % pid])
@@ -251,7 +251,8 @@ def test_terminal_resize_and_sigwinch_do_not_stop_the_server_and_a_killed_apache
         assert "whiskey: ERROR: Apache (pid %s) was killed by SIGKILL (9)" % pid in app.logs()
 
 
-def test_docker_stop_is_graceful_quick_and_clean(docker_client, probe):
+def test_docker_stop_is_graceful_quick_and_clean(docker_client, probe, apps):
+    apps.settle()  # timed: no application build beside it
     with serving(docker_client, probe[0].id) as app:
         result = {}
         slow = threading.Thread(target=lambda: result.update(r=app.get("/sleep")))
@@ -270,15 +271,16 @@ def test_docker_stop_is_graceful_quick_and_clean(docker_client, probe):
 
 # -- starts that are refused (one container runs them all: conftest.refused_starts) --
 
-def test_failing_deploy_hook_stops_the_start_with_its_output(refused_starts):
-    status, logs, _ = refused_starts["failing-deploy"]
+def test_failing_deploy_hook_stops_the_container_with_its_output(docker_client, probe):
+    status, logs = run_to_exit(docker_client, probe[0].id, environment={"FAIL_DEPLOY": "1"})
     assert status == 1
     assert "probe deploy hook failing on purpose" in logs
     assert "action hook .whiskey/action_hooks/deploy failed with exit status 3" in logs
 
 
-def test_unknown_server_option_stops_the_start_with_the_reason(refused_starts):
-    status, logs, _ = refused_starts["unknown-option"]
+def test_unknown_server_option_stops_the_container_with_the_reason(docker_client, probe):
+    status, logs = run_to_exit(docker_client, probe[0].id,
+                               command=changed_then_run("echo '--no-such-option 1' >> .whiskey/server_args"))
     assert status != 0
     assert "no such option: --no-such-option" in logs
 
@@ -404,6 +406,7 @@ def test_a_damaged_saved_wheel_is_rebuilt_not_trusted(apps, builder, run, docker
     image, logs = apps.build(builder, "compiled", suffix="-damaged", incremental=True)
     assert "the saved wheel crcmod-1.7-" in logs and "is damaged (" in logs, logs
     assert "Compiled from source: crcmod-1.7-" in logs
+    assert run(image.id).get("/").json() == CRC
     image, logs = apps.build(builder, "compiled", suffix="-damaged", incremental=True,
                              network_mode="none")
     assert "damaged" not in logs and "unchanged since the previous build" in logs

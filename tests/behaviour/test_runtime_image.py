@@ -70,7 +70,7 @@ def runtime_app(apps, builder, docker_client):
         yield app, logs
 
 
-def test_runtime_app_serves_with_its_hooks_options_and_static_files(runtime_app):
+def test_runtime_app_serves_with_its_hooks_options_and_static_files(runtime_app, docker_client):
     app, logs = runtime_app
     assert "Application assembled for the runtime image" in logs
     assert app.get("/").text == "probe ok"
@@ -78,26 +78,38 @@ def test_runtime_app_serves_with_its_hooks_options_and_static_files(runtime_app)
     assert hooks["build"] == "six=1.16.0 s2i=from-s2i-environment"  # made in the builder
     assert hooks["deploy"] == "deployed with set by deploy-env greeting=hello from user_vars"
     env = app.get("/environ").json()
-    assert env["env:S2I_VAR"] == "from-s2i-environment"
+    assert env["env:S2I_VAR"] == "from-s2i-environment" and env["env:REMOVED_VAR"] is None
     assert env["wsgi:GREETING_ARG"] == "hello from user_vars" and env["wsgi:SPACED"] == "two words"
+    assert env["wsgi:SUB"] == "$(touch /tmp/pwned)" and env["wsgi:DOLLAR"] == "costs $5"
+    assert app.exec("test -e /tmp/pwned")[0] == 1
     css = app.get("/static/probe.css")
-    assert css.status == 200 and css.headers["ETag"]
+    assert css.status == 200 and css.headers["Content-Type"].startswith("text/css")
     assert app.get("/static/probe.css", headers={"If-None-Match": css.headers["ETag"]}).status == 304
+    missing = app.get("/static/missing.css")
+    assert missing.status == 404 and "probe: no such path" not in missing.text
     assert app.get("/whoami").json()["name"] == "whiskey"
     code, cmdline = app.exec("cat /proc/1/cmdline")
     assert cmdline.split("\0")[0].endswith("tini"), cmdline
+    # What the builder installed, imported from where s2i copied it, by the image's Python.
+    code, out = app.exec(["python", "-c", "import six; print(six.__version__, six.__file__)"])
+    assert code == 0 and out.split()[0] == "1.16.0", out
+    assert out.split()[1].startswith("/opt/app-root/lib/python"), out
+    image = docker_client.images.get(app.container.image.id)
+    assert image.attrs["Config"]["User"] == "1001"
+    assert image.attrs["Config"]["Cmd"] == ["/usr/libexec/s2i/run"]
 
 
 def test_runtime_app_keeps_no_wheelhouse_and_owns_its_files(runtime_app):
     app, _ = runtime_app
     assert app.get("/write").status == 200
+    # Every file is the application user's and group-writable, but what the
+    # app itself wrote at run time, as the random UID.
     status, out = app.exec(["bash", "-c", """
         test ! -e /opt/app-root/var/wheels || echo "has wheels"
         test ! -e /opt/app-root/src/.whiskey-input || echo "has input"
         command -v gcc && echo "has gcc"
-        # (what the app wrote at run time, as 123456, aside)
-        find /opt/app-root/src /opt/app-root/bin -name 'written-*' -prune -o -name __pycache__ \\
-            -prune -o \\( ! -user 1001 -o ! -perm -g+w \\) -print | head -3
+        find /opt/app-root/src /opt/app-root/bin ! -user 123456 \\( ! -user 1001 -o ! -perm -g+w \\) \\
+            -print | head -3
         touch /opt/app-root/src/written && echo writable
     """])
     assert status == 0, out
