@@ -192,11 +192,17 @@ def cmd_render(args):
 
 
 def cmd_base(args):
+    from concurrent.futures import ThreadPoolExecutor
+
     from . import baseimage, images
     bases = sorted({v.base for v in matrix.select(matrix.load(args.matrix), args.variants)})
-    c = images.client()
-    for base in bases:
-        how = baseimage.ensure(c, base, pull=not args.no_pull)
+    images.client()  # no engine: one error, before any thread
+    # One thread and Docker client per base: a debootstrap mostly waits on the
+    # archive, so a new machine's three take about as long as the longest.
+    with ThreadPoolExecutor(max(1, len(bases))) as pool:
+        hows = list(pool.map(
+            lambda base: baseimage.ensure(images.client(), base, pull=not args.no_pull), bases))
+    for base, how in zip(bases, hows, strict=True):
         text.out("%s: %s" % (base, how))
     return 0
 

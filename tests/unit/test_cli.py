@@ -210,6 +210,24 @@ def test_base_logs_to_stderr_and_prints_each_bases_result(monkeypatch, capsys):
                                    "pulling debian:bookworm-slim\n")
 
 
+def test_base_makes_every_missing_base_at_once(monkeypatch, capsys):
+    """Three debootstraps on a new machine run side by side (each waits on the archive)."""
+    import threading
+
+    from whiskey import baseimage
+    bases = sorted({v.base for v in matrix.load()})
+    together = threading.Barrier(len(bases), timeout=10)  # broken unless all wait at once
+
+    def ensure(client, base, pull=True):
+        together.wait()
+        return "created"
+    monkeypatch.setattr(images, "client", lambda: object())
+    monkeypatch.setattr(baseimage, "ensure", ensure)
+    assert len(bases) == 3
+    assert cli.main(["base"]) == 0
+    assert capsys.readouterr().out == "".join("%s: created\n" % b for b in bases)
+
+
 @pytest.mark.parametrize("argv, variants, passed", [
     (["test", "python-2.7", "-e", "behaviour", "--", "-k", "proxy"], ["python-2.7"], ["-k", "proxy"]),
     (["--matrix", matrix.DEFAULT_PATH, "test", "--", "-k", "y"], [], ["-k", "y"]),
