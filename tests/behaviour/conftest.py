@@ -29,7 +29,6 @@ REPOSITORY = settings.repository()
 APP_REPOSITORY = "whiskey-test"
 
 
-
 def pytest_addoption(parser):
     parser.addoption("--variant", action="append", default=[],
                      help="behaviour-test this variant (repeatable; default $WHISKEY_VARIANTS or all)")
@@ -135,8 +134,12 @@ def pytest_collection_finish(session):
             wanted[callspec.params["variant"].name] = callspec.params["variant"]
     if not wanted:
         return _once_per(session)
+    try:
+        images.client()
+    except images.BuildError as exc:  # no engine: an error, never a skip
+        raise pytest.UsageError(str(exc)) from exc
     import docker
-    client = docker.from_env(timeout=1800)
+    client = docker.from_env(timeout=1800)  # a compile may print nothing for minutes
     outcomes = orchestrate.build_many(
         list(wanted.values()), explicit=False, repository=REPOSITORY, ca_bundle=ca_bundle(),
         progress=orchestrate.Progress(sys.__stderr__), docker_client=client)
