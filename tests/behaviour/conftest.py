@@ -356,7 +356,7 @@ def start(client, image, wait=True, timeout=90, **kwargs):
                 return Running(container, port)  # it answers: good enough
             except (URLError, OSError):
                 pass
-        time.sleep(0.5)
+        time.sleep(0.1)  # a server starts in about a second: poll finely
     logs = container.logs().decode("utf-8", "replace")
     container.remove(force=True)
     raise AssertionError("container of %s did not answer on :8080 within %ss; status %s; logs:\n%s"
