@@ -109,9 +109,9 @@ def report() -> None:
         cells = []
         for label in labels:
             v = results[label]["variants"].get(name)
-            cells.append("-" if v is None else "%s (%s passed, %s skipped)" % (
-                minutes(v["seconds"]), v["counts"].get("passed", 0),
-                v["counts"].get("skipped", 0)))
+            cells.append("-" if v is None else "%s (%s)" % (minutes(v["seconds"]), ", ".join(
+                "%d %s" % (v["counts"][k], k) for k in ("passed", "failed", "skipped")
+                if v["counts"].get(k))))
         lines.append("| %s | %s |" % (name, " | ".join(cells)))
     lines.append("| **median per variant** | %s |" % " | ".join(
         minutes(statistics.median([v["seconds"] for v in results[label]["variants"].values()]))

@@ -91,7 +91,8 @@ def test_runtime_app_serves_with_its_hooks_options_and_static_files(runtime_app,
     code, cmdline = app.exec("cat /proc/1/cmdline")
     assert cmdline.split("\0")[0].endswith("tini"), cmdline
     # What the builder installed, imported from where s2i copied it, by the image's Python.
-    code, out = app.exec(["python", "-c", "import six; print(six.__version__, six.__file__)"])
+    code, out = app.exec(["python", "-c", "import six, sys; sys.stdout.write('%s %s' % "
+                          "(six.__version__, six.__file__))"])
     assert code == 0 and out.split()[0] == "1.16.0", out
     assert out.split()[1].startswith("/opt/app-root/lib/python"), out
     image = docker_client.images.get(app.container.image.id)
