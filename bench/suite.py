@@ -99,7 +99,7 @@ def minutes(seconds: float) -> str:
 
 def report() -> None:
     results = json.load(open(RESULTS))
-    labels = list(results)
+    labels = sorted(results, key=lambda label: results[label]["date"])  # oldest first
     names = sorted({n for e in results.values() for n in e["variants"]},
                    key=lambda n: [int(p) for p in n.split("-")[1].split(".")])
     lines = ["| variant | " + " | ".join("%s (%s)" % (label, results[label]["commit"][:7])

@@ -1,4 +1,4 @@
-"""whiskey/s2i.py without Docker: the environment file, the upload tar, the
+"""tests/support/s2i.py (the suite's s2i emulation) without Docker: the environment file, the upload tar, the
 --as-dockerfile output and its build context."""
 
 import io
