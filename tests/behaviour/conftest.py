@@ -28,6 +28,17 @@ APPS = os.path.join(ROOT, "tests", "apps")
 REPOSITORY = settings.repository()
 APP_REPOSITORY = "whiskey-test"
 
+# Forwarded headers a client might send to pass for someone else; an app
+# trusts some of them only behind its proxies (test_runtime.py, test_apps.py).
+SPOOF = {
+    "X-Forwarded-For": "203.0.113.9",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Scheme": "https",
+    "X-Real-IP": "198.51.100.7",
+    "X-Forwarded-Proto": "http",
+    "X-Client-IP": "198.51.100.8",
+}
+
 
 def pytest_addoption(parser):
     parser.addoption("--variant", action="append", default=[],

@@ -4,21 +4,11 @@ import os
 import shutil
 
 import pytest
-from conftest import APPS, serving
+from conftest import APPS, SPOOF, serving
 
 from tests.support import s2i
 
 pytestmark = pytest.mark.slow
-
-
-SPOOF = {
-    "X-Forwarded-For": "203.0.113.9",
-    "X-Forwarded-Port": "443",
-    "X-Forwarded-Scheme": "https",
-    "X-Real-IP": "198.51.100.7",
-    "X-Forwarded-Proto": "http",
-    "X-Client-IP": "198.51.100.8",
-}
 
 
 def test_wsgi_script_app_from_as_dockerfile_build(run, apps, builder, variant):

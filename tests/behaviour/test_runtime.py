@@ -14,21 +14,11 @@ import threading
 import time
 
 import pytest
-from conftest import APPS, REFUSED_STARTS, run_to_exit, serving, wait_for_log
+from conftest import APPS, REFUSED_STARTS, SPOOF, run_to_exit, serving, wait_for_log
 
 from tests.support import s2i
 
 pytestmark = pytest.mark.slow
-
-SPOOF = {
-    "X-Forwarded-For": "203.0.113.9",
-    "X-Forwarded-Port": "443",
-    "X-Forwarded-Scheme": "https",
-    "X-Real-IP": "198.51.100.7",
-    "X-Forwarded-Proto": "http",
-    "X-Client-IP": "198.51.100.8",
-}
-
 
 def copy_app(tmp_path, app):
     dest = str(tmp_path / app)
