@@ -5,7 +5,7 @@ application installed into one, asked what can differ from a builder build.
 """
 
 import pytest
-from conftest import APPS, serving
+from conftest import APPS, run_to_exit, serving
 
 from tests.support import s2i
 
@@ -14,13 +14,7 @@ pytestmark = pytest.mark.slow
 
 def _sh(client, image, script, user=None):
     """(exit status, output) of bash -c script in a throwaway container of image."""
-    container = client.containers.run(image, ["bash", "-c", script], detach=True,
-                                      user=user or "")
-    try:
-        status = container.wait(timeout=120)["StatusCode"]
-        return status, container.logs().decode("utf-8", "replace")
-    finally:
-        container.remove(force=True)
+    return run_to_exit(client, image, timeout=120, command=["bash", "-c", script], user=user or "")
 
 
 def test_runtime_image_has_no_compiler_headers_or_pip(docker_client, runtime_image, variant):

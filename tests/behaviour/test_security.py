@@ -13,7 +13,7 @@ import tarfile
 import time
 
 import pytest
-from conftest import HOSTILE_ENV, REFUSED_STARTS, REPOSITORY, Running
+from conftest import HOSTILE_ENV, REFUSED_STARTS, REPOSITORY, Running, run_to_exit
 
 from tests.support import s2i
 from tests.unit.test_locks import MALFORMED  # the unit suite's cases, run in every image here
@@ -30,12 +30,7 @@ def hostile(apps, builder):
 
 def shell(client, image, script, user="1001", **kwargs):
     """(exit status, output) of sh -c script in a new container of image."""
-    container = client.containers.run(image, ["sh", "-c", script], detach=True, user=user, **kwargs)
-    try:
-        status = container.wait(timeout=120)["StatusCode"]
-        return status, container.logs().decode("utf-8", "replace")
-    finally:
-        container.remove(force=True)
+    return run_to_exit(client, image, timeout=120, command=["sh", "-c", script], user=user, **kwargs)
 
 
 def errors(text):
