@@ -17,14 +17,14 @@ from typing import Any, Dict, List, Optional
 from . import images
 from .matrix import Artifact, Variant
 
-# One container run prints three lists, each after a marker line: Debian's
-# package database, the Debian packages unpacked without registering them
-# (Apache's, see the Dockerfile), and the Python distributions installed in
-# the application environment, by their metadata directories (the runtime
-# image has no pip to ask).
-_INVENTORY = ("dpkg-query -W -f '${Package}\\t${Version}\\t${Architecture}\\n'"
-              " && echo '--- unpacked' && cat /usr/share/whiskey/unpacked-packages 2>/dev/null;"
-              " echo '--- python' && ls -d /opt/app-root/lib/python*/site-packages/*.dist-info"
+# One container run prints two lists, the second after a marker line: Debian's
+# package database (Apache's packages included: the Dockerfile installs them
+# with dpkg) with each package's source package, and the Python distributions
+# installed in the application environment, by their metadata directories (the
+# runtime image has no pip to ask).
+_INVENTORY = ("dpkg-query -W -f '${Package}\\t${Version}\\t${Architecture}\\t${source:Package}"
+              "\\t${source:Version}\\n'"
+              " && echo '--- python' && ls -d /opt/app-root/lib/python*/site-packages/*.dist-info"
               " /opt/app-root/lib/python*/site-packages/*.egg-info 2>/dev/null; true")
 
 # name-version.dist-info, name-version-pyX.Y.egg-info, name-version.egg-info
@@ -32,7 +32,7 @@ _DIST = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+?)(-py\d+\.\d+)?\.(dist|e
 
 
 def _sections(inventory: str) -> Dict[str, List[str]]:
-    out: Dict[str, List[str]] = {"dpkg": [], "unpacked": [], "python": []}
+    out: Dict[str, List[str]] = {"dpkg": [], "python": []}
     current = "dpkg"
     for line in inventory.splitlines():
         if line.startswith("--- ") and line[4:] in out:
@@ -54,28 +54,30 @@ def _source_component(kind: str, name: str, artifact: Artifact) -> Dict[str, Any
     return component
 
 
-def _deb(line: str, unpacked: bool) -> Optional[Dict[str, Any]]:
+def _deb(line: str) -> Optional[Dict[str, Any]]:
+    """A Debian package's component; its purl names the source package (`upstream`,
+    with its version where it differs), which is what Debian's security tracker
+    and the scanners reading it match advisories against."""
     parts = line.split("\t")
-    if len(parts) != 3 or not parts[1]:
+    if len(parts) != 5 or not parts[1]:
         return None
-    name, version, arch = parts
-    component: Dict[str, Any] = {"type": "library", "name": name, "version": version,
-                                 "purl": "pkg:deb/debian/%s@%s?arch=%s" % (name, version, arch)}
-    if unpacked:
-        component["properties"] = [{"name": "whiskey:installed-by",
-                                    "value": "dpkg-deb --extract (not in dpkg's database)"}]
-    return component
+    name, version, arch, source, source_version = parts
+    qualifiers = "arch=%s" % arch
+    if source and (source != name or source_version != version):
+        upstream = source if source_version in ("", version) else "%s@%s" % (source, source_version)
+        qualifiers += "&upstream=%s" % upstream.replace("+", "%2B")
+    return {"type": "library", "name": name, "version": version,
+            "purl": "pkg:deb/debian/%s@%s?%s" % (name, version.replace("+", "%2B"), qualifiers)}
 
 
 def components(variant: Variant, inventory: str) -> List[Dict[str, Any]]:
     """The components of an image, from its inventory text and the matrix."""
     sections = _sections(inventory)
     out: List[Dict[str, Any]] = []
-    for kind in ("dpkg", "unpacked"):
-        for line in sections[kind]:
-            deb = _deb(line, kind == "unpacked")
-            if deb is not None:
-                out.append(deb)
+    for line in sections["dpkg"]:
+        deb = _deb(line)
+        if deb is not None:
+            out.append(deb)
     for line in sections["python"]:
         found = _DIST.match(os.path.basename(line.strip().rstrip("/")))
         if found:
