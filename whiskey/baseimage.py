@@ -172,6 +172,22 @@ def image_id(client, name):
         return None
 
 
+def digest(client, name):
+    """What identifies base image ``name``: the registry's digest it was pulled by,
+    else (made here, never pulled) its image id; "" when the engine has no such image.
+
+    Recorded in every image (org.opencontainers.image.base.digest), so that
+    `./build.py outdated` can tell when the base has moved since.
+    """
+    import docker.errors
+    try:
+        image = client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return ""
+    pulled = [d.split("@", 1)[1] for d in image.attrs.get("RepoDigests") or [] if "@" in d]
+    return pulled[0] if pulled else image.id
+
+
 def refresh(client, name, log=text.log, pull=True):
     """Get ``name`` anew: pull it, else (or with pull=False) debootstrap it.
 

@@ -14,12 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from . import UsageError, checkout, settings, text
+from . import UsageError, baseimage, checkout, settings, text
 from .context import Plan, tar
 from .matrix import Artifact, Variant
 
 DEFAULT_REPOSITORY = settings.repository()
 LABEL_INPUTS = "whiskey.inputs-hash"
+LABEL_BASE_NAME = "org.opencontainers.image.base.name"
+LABEL_BASE_DIGEST = "org.opencontainers.image.base.digest"
 RUNTIME_TARGET = "runtime"
 SHARED_TARGET = "builder-base"  # the stages every variant on one base shares
 
@@ -127,14 +129,18 @@ def tag_all(image: Any, variant: Variant, repository: str) -> None:
         image.tag(repository, t)
 
 
-def build_labels(build: Plan) -> Dict[str, str]:
-    """The labels given at build time: what changes per build, and where it came from."""
+def build_labels(build: Plan, base_digest: str = "") -> Dict[str, str]:
+    """The labels given at build time: what changes per build, where it came from, and
+    the base image it was built on (its digest: see baseimage.digest)."""
     labels = {
         "org.opencontainers.image.created":
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "org.opencontainers.image.revision": checkout.revision(),
+        LABEL_BASE_NAME: build.variant.base,
         LABEL_INPUTS: build.inputs_hash,
     }
+    if base_digest:
+        labels[LABEL_BASE_DIGEST] = base_digest
     source = settings.source_url(checkout.origin())
     if source:
         labels["org.opencontainers.image.source"] = source
@@ -183,7 +189,7 @@ def build(docker_client: Any, build: Plan, verified: Mapping[Artifact, str],
     stage from the first build); tag each with every tag of the variant."""
     variant = build.variant
     start = time.time()
-    labels = build_labels(build)
+    labels = build_labels(build, baseimage.digest(docker_client, variant.base))
     made = {}
     for repo, target in ((runtime_repository(repository), RUNTIME_TARGET), (repository, None)):
         tags = ["%s:%s" % (repo, t) for t in variant.tags]
