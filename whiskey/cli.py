@@ -264,13 +264,37 @@ def cmd_push(args: argparse.Namespace) -> int:
     repository = images.check_repository(
         images.DEFAULT_REPOSITORY if args.repository is None else args.repository)
     outcomes = publish.push(variants, args.registry, repository=repository,
-                            tag_suffix=args.tag_suffix)
+                            tag_suffix=args.tag_suffix, dated=args.dated)
     text.out(json.dumps([o.as_dict() for o in outcomes], indent=1) if args.json
              else publish.summary(outcomes))
     problems = publish.problems(outcomes, explicit=bool(args.variants))
     for p in problems:
         text.error(p)
     return 1 if problems else 0
+
+
+def cmd_dated_tag(args: argparse.Namespace) -> int:
+    from . import images, publish
+    (variant,) = matrix.select(matrix.load(args.matrix), [args.variant])
+    registry = publish.parse_registry(args.registry)
+    digests = publish.parse_digests(args.digest)
+    if not digests:
+        raise UsageError("give the digest of each image to date, e.g. --digest whiskey=sha256:...")
+    day = publish.parse_day(args.day)
+    lookup = publish.registry_lookup(images.client())
+    text.out(publish.immutable_tag(
+        publish.dated_tag(variant, day),
+        {"%s/%s" % (registry, name): d for name, d in digests.items()}, lookup))
+    return 0
+
+
+def cmd_outdated(args: argparse.Namespace) -> int:
+    from . import outdated
+    variants = matrix.select(matrix.load(args.matrix), args.variants)
+    verdicts = outdated.check_all(variants, args.registry)
+    text.out(json.dumps([v.as_dict() for v in verdicts], indent=1) if args.json
+             else outdated.summary(verdicts))
+    return 0
 
 
 def cmd_ci_matrix(args):
@@ -436,10 +460,40 @@ def parser():
                    help="append SUFFIX to every pushed tag, e.g. --tag-suffix=-arm64 pushes "
                         "whiskey:python-3.11-arm64 (CI pushes each architecture so, then joins "
                         "them into multi-arch tags); write it with `=` when it starts with '-'")
+    s.add_argument("--dated", action="store_true",
+                   help="also push each image as python-X.Y.Z-YYYYMMDD (its build day), a tag "
+                        "that never moves: .1, .2, ... is added when that tag names other "
+                        "images already (README, \"Tags\")")
     s.add_argument("--json", action="store_true",
                    help="print the results (references pushed, digests) as JSON instead of the "
                         "table")
     s.set_defaults(func=cmd_push)
+
+    s = sub.add_parser("dated-tag", help="print the dated tag a pushed build gets",
+                       description="Print the immutable tag (python-X.Y.Z-YYYYMMDD, or with .1, "
+                                   ".2, ... when taken) under which the images given by digest "
+                                   "are to be published in REGISTRY, asking the registry which "
+                                   "tags exist.  CI dates each multi-arch image so; a one-engine "
+                                   "publisher uses `push --dated`.")
+    s.add_argument("variant", metavar="VARIANT")
+    s.add_argument("--registry", required=True, help="HOST[:PORT]/NAMESPACE published to")
+    s.add_argument("--digest", action="append", default=[], metavar="IMAGE=DIGEST",
+                   help="an image and the digest its dated tag must name, e.g. "
+                        "whiskey=sha256:...; repeat for whiskey-runtime")
+    s.add_argument("--day", required=True, metavar="YYYYMMDD", help="the build day (UTC)")
+    s.set_defaults(func=cmd_dated_tag)
+
+    s = sub.add_parser("outdated", help="say which published variants need a new build, and why",
+                       description="Pull each variant's published builder from REGISTRY and "
+                                   "say whether it is outdated: not published, built on another "
+                                   "base than its base tag names now, built from other inputs "
+                                   "than this checkout's, or holding a Debian package its suite "
+                                   "has a newer version of (apt, in a throwaway container).  "
+                                   "Exits 0 either way; 1 when it cannot tell.")
+    _variants_argument(s)
+    s.add_argument("--registry", required=True, help="HOST[:PORT]/NAMESPACE published to")
+    s.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    s.set_defaults(func=cmd_outdated)
 
     s = sub.add_parser("ci-matrix", help="print the GitHub Actions build matrix as JSON",
                        description="Print {\"include\": [{variant, python, base, tags}, ...]} "

@@ -25,6 +25,7 @@ class Outcome:
     detail: str = ""
     refs: List[str] = field(default_factory=list)
     digest: str = ""
+    digests: Dict[str, str] = field(default_factory=dict)  # pushed: published name -> digest
     image_id: str = ""
     runtime_size_mb: float = 0.0
     runtime_image_id: str = ""
@@ -36,7 +37,8 @@ class Outcome:
                 "image_id": self.image_id or None, "tags": self.variant.tags,
                 "runtime_size_mb": round(self.runtime_size_mb, 1),
                 "runtime_image_id": self.runtime_image_id or None,
-                "refs": self.refs, "digest": self.digest or None, "detail": self.detail}
+                "refs": self.refs, "digest": self.digest or None, "digests": self.digests,
+                "detail": self.detail}
 
 
 def summary(outcomes: Sequence[Outcome], shown: Optional[Dict[str, str]] = None) -> str:

@@ -12,13 +12,22 @@ chunk in a stream that otherwise ends normally.
 Only an image built from this checkout's inputs is pushed (its inputs-hash
 label must be current): a stale image would publish something the
 repository no longer describes.
+
+Tag policy (README, "Tags"): python-X.Y and python-X.Y.Z move to each new
+build; with ``--dated`` a build is also published as python-X.Y.Z-YYYYMMDD,
+its build day, a tag that never moves.  When that tag names other images
+already (a second build the same day), the build gets the first free of
+python-X.Y.Z-YYYYMMDD.1, .2, ...: the builder and runtime image always the
+same one, and a tag already naming these very images is kept, so pushing
+again changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, Callable, List, Mapping, Optional, Sequence
 
 from . import UsageError, baseimage, context, images, outcome, settings, text
 from .images import Log
@@ -38,7 +47,7 @@ class PushError(RuntimeError):
     pass
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     said = str(getattr(exc, "explanation", None) or exc).strip()
     return said.splitlines()[0] if said else exc.__class__.__name__
 
@@ -84,6 +93,73 @@ def target(registry: str, tag: str, name: str = PUBLISHED_NAME, suffix: str = ""
     return "%s/%s:%s%s" % (registry, name, tag, suffix)
 
 
+def dated_tag(variant: Variant, day: datetime.date) -> str:
+    """The tag that names a build of variant made on `day`: python-X.Y.Z-YYYYMMDD."""
+    return "python-%s-%s" % (variant.python, day.strftime("%Y%m%d"))
+
+
+def build_day(image: Any) -> datetime.date:
+    """The day (UTC) image was built, from its org.opencontainers.image.created label."""
+    created = image.labels.get("org.opencontainers.image.created", "")
+    try:
+        return datetime.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").date()
+    except ValueError:
+        raise PushError("%s has no build time to date it by (org.opencontainers.image.created "
+                        "is %r)" % (image.short_id, created)) from None
+
+
+Lookup = Callable[[str, str], Optional[str]]  # (repository, tag) -> the digest it names, or None
+
+
+def immutable_tag(tag: str, digests: Mapping[str, str], lookup: Lookup, limit: int = 100) -> str:
+    """The first of tag, tag.1, tag.2, ... that each repository in `digests` either
+    lacks or has already for the digest given; raises PushError after `limit` tries."""
+    for n in range(limit):
+        candidate = tag if n == 0 else "%s.%d" % (tag, n)
+        if all(lookup(repo, candidate) in (None, digest) for repo, digest in digests.items()):
+            return candidate
+    raise PushError("%s and its next %d numbered tags all name other images" % (tag, limit - 1))
+
+
+def registry_lookup(client: Any) -> Lookup:
+    """A Lookup that asks the registry (through the engine, with its credentials)."""
+    import docker.errors
+
+    def lookup(repo: str, tag: str) -> Optional[str]:
+        try:
+            return client.api.inspect_distribution("%s:%s" % (repo, tag))["Descriptor"]["digest"]
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as exc:
+            # Registries answer a missing tag of an existing repository with 404, and some
+            # a missing repository with 401 or 403 (the engine says "unauthorized").
+            if exc.status_code in (401, 403, 404) or "manifest unknown" in str(exc):
+                return None
+            raise PushError("asking the registry for %s:%s failed: %s"
+                            % (repo, tag, first_line(exc))) from exc
+    return lookup
+
+
+def parse_day(day: str) -> datetime.date:
+    """YYYYMMDD as a date; a UsageError naming it otherwise."""
+    try:
+        return datetime.datetime.strptime(day, "%Y%m%d").date()
+    except ValueError:
+        raise UsageError("--day %r: give the day as YYYYMMDD, e.g. 20261206" % day) from None
+
+
+def parse_digests(given: Sequence[str]) -> dict:
+    """NAME=sha256:HEX arguments as {NAME: digest}; a UsageError naming a bad one."""
+    out = {}
+    for arg in given:
+        name, _, digest = arg.partition("=")
+        if not images.COMPONENT.match(name) or not re.match(r"sha256:[0-9a-f]{64}\Z", digest):
+            raise UsageError("--digest %r: give IMAGE=sha256:<64 hex digits>, e.g. "
+                             "whiskey=sha256:%s" % (arg, "0" * 64))
+        out[name] = digest
+    return out
+
+
 def login(client: Any, registry: str, environ: Optional[Mapping[str, str]] = None,
           log: Log = text.log) -> bool:
     """Log in to the registry's host if $WHISKEY_REGISTRY_USER/_PASSWORD are set.
@@ -101,7 +177,7 @@ def login(client: Any, registry: str, environ: Optional[Mapping[str, str]] = Non
     try:
         client.login(username=user, password=password, registry=host, reauth=True)
     except docker.errors.DockerException as exc:
-        raise PushError("login to %s as %s failed: %s" % (host, user, _first_line(exc))) from exc
+        raise PushError("login to %s as %s failed: %s" % (host, user, first_line(exc))) from exc
     log("logged in to %s as %s" % (host, user))
     return True
 
@@ -122,7 +198,7 @@ def push_ref(client: Any, ref: str) -> str:
             elif not digest and "digest: " in chunk.get("status", ""):
                 digest = chunk["status"].split("digest: ", 1)[1].split()[0]
     except docker.errors.DockerException as exc:
-        raise PushError("pushing %s failed: %s" % (ref, _first_line(exc))) from exc
+        raise PushError("pushing %s failed: %s" % (ref, first_line(exc))) from exc
     if not digest:
         raise PushError("pushing %s failed: the engine reported no manifest digest" % ref)
     return digest
@@ -130,9 +206,10 @@ def push_ref(client: Any, ref: str) -> str:
 
 def push_variant(client: Any, variant: Variant, registry: str,
                  repository: str = images.DEFAULT_REPOSITORY, log: Log = text.log,
-                 tag_suffix: str = "") -> Outcome:
+                 tag_suffix: str = "", dated: bool = False) -> Outcome:
     """Tag and push every tag of variant's builder, then of its runtime image, each tag
-    with `tag_suffix` appended; an Outcome (never raises for this variant's problems).
+    with `tag_suffix` appended, and with `dated` the build's immutable dated tag as well
+    (see immutable_tag); an Outcome (never raises for this variant's problems).
     Its digest is the builder's."""
     import docker.errors
     start = time.time()
@@ -167,6 +244,19 @@ def push_variant(client: Any, variant: Variant, registry: str,
                 digest = push_ref(client, ref)
                 pushed.append(ref)
             digests.append(digest)
+        if dated:
+            repos = [target(registry, "x", name).rsplit(":", 1)[0]
+                     for name in (PUBLISHED_NAME, PUBLISHED_NAME + "-runtime")]
+            tag = immutable_tag(dated_tag(variant, build_day(image)),
+                                dict(zip(repos, digests, strict=True)), registry_lookup(client))
+            for (img, refs), repo in zip(todo, repos, strict=True):
+                ref = "%s:%s" % (repo, tag)
+                if not img.tag(repo, tag):
+                    raise PushError("tagging %s as %s failed" % (local, ref))
+                log("[%s] pushing %s" % (variant.name, ref))
+                push_ref(client, ref)
+                pushed.append(ref)
+                refs.append(ref)
     except PushError as exc:
         log("[%s] FAILED: %s" % (variant.name, exc))
         return Outcome(variant, "failed", time.time() - start, refs=pushed,
@@ -175,12 +265,14 @@ def push_variant(client: Any, variant: Variant, registry: str,
                                                          for r in refs[1:]]), d)
                       for (_, refs), d in zip(todo, digests, strict=True))
     return Outcome(variant, "pushed", time.time() - start, refs=pushed, digest=digests[0],
+                   digests={PUBLISHED_NAME: digests[0], PUBLISHED_NAME + "-runtime": digests[1]},
                    detail=shown)
 
 
 def push(variants: Sequence[Variant], registry: str, repository: str = images.DEFAULT_REPOSITORY,
          docker_client: Any = None, log: Log = text.log,
-         environ: Optional[Mapping[str, str]] = None, tag_suffix: str = "") -> List[Outcome]:
+         environ: Optional[Mapping[str, str]] = None, tag_suffix: str = "",
+         dated: bool = False) -> List[Outcome]:
     """Push every variant in turn; a list of Outcome in the order given.
 
     Every tag is pushed with `tag_suffix` appended (none by default).  A bad
@@ -189,9 +281,14 @@ def push(variants: Sequence[Variant], registry: str, repository: str = images.DE
     """
     registry = parse_registry(registry)
     tag_suffix = parse_tag_suffix(tag_suffix, variants)
+    if dated and tag_suffix:
+        raise UsageError("--dated and --tag-suffix: a dated tag names one published build, "
+                         "not one architecture's part of it (CI dates the multi-arch tag with "
+                         "`build.py dated-tag`)")
     client = docker_client or images.client()
     login(client, registry, environ, log)
-    return [push_variant(client, v, registry, repository, log, tag_suffix) for v in variants]
+    return [push_variant(client, v, registry, repository, log, tag_suffix, dated)
+            for v in variants]
 
 
 _SHOWN = {"pushed": "pushed", "not built": "not built, skipped", "stale": "stale, skipped",
