@@ -386,6 +386,32 @@ def test_incremental_rebuild_with_changed_requirements(apps, builder, run, compi
     assert run(image.id).get("/").json() == CRC
 
 
+# tests/apps/compiled's requirements as pip-compile --generate-hashes writes them, plus a
+# wheel: crcmod is published only as an sdist, six as a wheel.
+HASHED = ("crcmod==1.7 \\\n"
+          "    --hash=sha256:dc7051a0db5f2bd48665a990d3ec1cc305a466a77358ca4492826f41f283601e\n"
+          "six==1.16.0 \\\n"
+          "    --hash=sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254\n")
+
+
+def test_hash_pinned_requirements_with_an_sdist_build_and_rebuild(apps, builder, run, tmp_path):
+    """pip's hash-checking mode: the sdist is checked against its pin and compiled.  Next
+    time the pinned wheel (six) is reused, and crcmod is compiled again: no pin can vouch
+    for a wheel that an earlier build compiled."""
+    src = copy_app(tmp_path, "compiled")
+    with open(os.path.join(src, "requirements.txt"), "w") as f:
+        f.write(HASHED)
+    image, logs = apps.build(builder, "compiled", suffix="-hashed", src=src)
+    assert "Compiled from source: crcmod-1.7-" in logs, logs
+    assert run(image.id).get("/").json() == CRC
+    image, logs = apps.build(builder, "compiled", suffix="-hashed", incremental=True, src=src)
+    assert "Restoring 2 wheels from the previous build" in logs, logs
+    assert re.search(r"Not reused: crcmod-1\.7-\S+\.whl \(requirements.txt pins hashes", logs), logs
+    assert "Not reused: six" not in logs
+    assert "Compiled from source: crcmod-1.7-" in logs
+    assert run(image.id).get("/").json() == CRC
+
+
 def test_a_damaged_saved_wheel_is_rebuilt_not_trusted(apps, builder, run, docker_client,
                                                       compiled_clean):
     """A wheel broken in the previous image (a truncated file) is named, dropped and compiled
