@@ -125,6 +125,30 @@ def test_a_chosen_file_that_is_not_there_is_an_error(tmp_path):
     assert str(e.value) == "WHISKEY_LOCK_FILE=uv.lock, and there is no uv.lock in the source"
 
 
+def test_a_chosen_file_whiskey_does_not_read_is_an_error_before_anything_is_installed(tmp_path):
+    src = write(tmp_path, {"wsgi.py": "", "requirements.txt": "six\n"})
+    with pytest.raises(layout.Mismatch) as e:
+        layout.kind(src, {"WHISKEY_LOCK_FILE": "wsgi.py"})
+    assert str(e.value).startswith("WHISKEY_LOCK_FILE=wsgi.py is not a lock file whiskey reads (")
+
+
+@pytest.mark.parametrize("files, env, warnings", [
+    ({"uv.lock": "", "requirements.txt": ""}, {},
+     ["requirements.txt is not used: uv.lock is installed (set WHISKEY_LOCK_FILE=requirements.txt "
+      "to install requirements.txt instead)"]),
+    ({"pylock.web.toml": "", "requirements.txt": ""}, {"WHISKEY_LOCK_FILE": "pylock.web.toml"},
+     ["requirements.txt is not used: pylock.web.toml is installed (set "
+      "WHISKEY_LOCK_FILE=requirements.txt to install requirements.txt instead)"]),
+    ({"uv.lock": "", "Pipfile.lock": "", "requirements.txt": ""},
+     {"WHISKEY_LOCK_FILE": "requirements.txt"},
+     ["uv.lock is not used: WHISKEY_LOCK_FILE chooses requirements.txt",
+      "Pipfile.lock is not used: WHISKEY_LOCK_FILE chooses requirements.txt"]),
+    ({"uv.lock": ""}, {}, []),
+    ({"requirements.txt": ""}, {}, [])])
+def test_every_dependency_file_left_unused_is_named(tmp_path, files, env, warnings):
+    assert layout.unused(write(tmp_path, files), env) == warnings
+
+
 def test_pylock_requires_python_is_checked(tmp_path):
     src = write(tmp_path, {"pylock.toml": 'lock-version = "1.0"\nrequires-python = ">=3.12"\n\n'
                                           '[[packages]]\nname = "six"\nrequires-python = ">=2.7"\n'})

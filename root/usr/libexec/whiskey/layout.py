@@ -207,20 +207,46 @@ def check_python(src, version, env):
                         "`./build.py list` names every variant)"))
 
 
-# The lock files assemble installs from (locks.py), in the order they are looked for.
+# The lock files assemble installs from (locks.py), in the order they are looked for;
+# a pylock.<name>.toml only when WHISKEY_LOCK_FILE names it.  Which dependency file
+# a build installs is decided here alone: assemble asks kind(), locks.py choose().
 LOCK_FILES = ("pylock.toml", "uv.lock", "poetry.lock", "Pipfile.lock")
+REQUIREMENTS = "requirements.txt"
+
+
+def is_lock_name(name):
+    return name in LOCK_FILES or re.match(r"^pylock\.[^./]+\.toml$", name) is not None
+
+
+def present_locks(src):
+    """The lock files of LOCK_FILES that src has, in order."""
+    return [name for name in LOCK_FILES if os.path.isfile(os.path.join(src, name))]
+
+
+def chosen_file(src, env):
+    """The file $WHISKEY_LOCK_FILE names (requirements.txt or a lock), or None when unset.
+
+    Raises Mismatch when it names a file the source lacks, or one whiskey does not read.
+    """
+    chosen = env.get("WHISKEY_LOCK_FILE", "").strip()
+    if not chosen:
+        return None
+    if not os.path.isfile(os.path.join(src, chosen)):
+        raise Mismatch("WHISKEY_LOCK_FILE=%s, and there is no %s in the source" % (chosen, chosen))
+    if chosen != REQUIREMENTS and not is_lock_name(chosen):
+        raise Mismatch("WHISKEY_LOCK_FILE=%s is not a lock file whiskey reads (%s, "
+                       "pylock.<name>.toml or %s)" % (chosen, ", ".join(LOCK_FILES), REQUIREMENTS))
+    return chosen
 
 
 def kind(src, env=None):
     """How assemble installs the application: lock, requirements, project or none."""
-    chosen = (os.environ if env is None else env).get("WHISKEY_LOCK_FILE", "").strip()
+    chosen = chosen_file(src, os.environ if env is None else env)
     if chosen:
-        if not os.path.isfile(os.path.join(src, chosen)):
-            raise Mismatch("WHISKEY_LOCK_FILE=%s, and there is no %s in the source" % (chosen, chosen))
-        return "requirements" if chosen == "requirements.txt" else "lock"
-    if any(os.path.isfile(os.path.join(src, lock)) for lock in LOCK_FILES):
+        return "requirements" if chosen == REQUIREMENTS else "lock"
+    if present_locks(src):
         return "lock"
-    if os.path.isfile(os.path.join(src, "requirements.txt")):
+    if os.path.isfile(os.path.join(src, REQUIREMENTS)):
         return "requirements"
     if os.path.isfile(os.path.join(src, "setup.py")):
         return "project"
@@ -231,6 +257,19 @@ def kind(src, env=None):
     return "none"
 
 
+def unused(src, env):
+    """A warning for each dependency file src has that this build does not install."""
+    chosen = chosen_file(src, env)
+    if chosen == REQUIREMENTS:
+        return ["%s is not used: WHISKEY_LOCK_FILE chooses %s" % (lock, REQUIREMENTS)
+                for lock in present_locks(src)]
+    lock = chosen or next(iter(present_locks(src)), None)
+    if lock and os.path.isfile(os.path.join(src, REQUIREMENTS)):
+        return ["%s is not used: %s is installed (set WHISKEY_LOCK_FILE=%s to install %s "
+                "instead)" % (REQUIREMENTS, lock, REQUIREMENTS, REQUIREMENTS)]
+    return []
+
+
 def main(argv):
     if not argv or argv[0] not in ("check-python", "kind"):
         sys.stderr.write("usage: layout.py check-python|kind [SRC]\n")
@@ -239,11 +278,8 @@ def main(argv):
     try:
         if argv[0] == "kind":
             found = kind(src)
-            if found == "requirements" and os.environ.get("WHISKEY_LOCK_FILE"):
-                for lock in LOCK_FILES:
-                    if os.path.isfile(os.path.join(src, lock)):
-                        sys.stderr.write("whiskey: WARNING: %s is not used: WHISKEY_LOCK_FILE "
-                                         "chooses requirements.txt\n" % lock)
+            for warning in unused(src, os.environ):
+                sys.stderr.write("whiskey: WARNING: %s\n" % warning)
             print(found)
             return 0
         version = "%d.%d.%d" % sys.version_info[:3]

@@ -44,7 +44,6 @@ import subprocess
 import sys
 import tempfile
 
-LOCK_FILES = ("pylock.toml", "uv.lock", "poetry.lock", "Pipfile.lock")
 MANIFEST = ".locked"  # in the wheelhouse: which wheels were built here from which sdist
 TEXT = (str, type(u""))
 
@@ -59,11 +58,6 @@ def packages(n):
 
 def log(message):
     sys.stderr.write("---> %s\n" % message)
-    sys.stderr.flush()
-
-
-def warn(message):
-    sys.stderr.write("whiskey: WARNING: %s\n" % message)
     sys.stderr.flush()
 
 
@@ -696,31 +690,21 @@ def lock_pins(src, name):
 
 # -- choosing -----------------------------------------------------------------------
 
-def is_lock_name(name):
-    return name in LOCK_FILES or re.match(r"^pylock\.[^./]+\.toml$", name) is not None
-
-
-def present(src):
-    return [name for name in LOCK_FILES if os.path.isfile(os.path.join(src, name))]
-
-
 def choose(src, env):
-    """The lock file to install (a name in src), or None when there is none.
+    """The lock file to install (a name in src), or None when there is none or
+    requirements.txt is chosen (layout.chosen_file decides what is chosen).
 
     Raises LockError when $WHISKEY_LOCK_FILE names a missing or unknown file,
     or when the lock files present disagree.
     """
-    chosen = env.get("WHISKEY_LOCK_FILE", "").strip()
+    from layout import REQUIREMENTS, Mismatch, chosen_file, present_locks
+    try:
+        chosen = chosen_file(src, env)
+    except Mismatch as exc:
+        raise LockError(str(exc))
     if chosen:
-        if not os.path.isfile(os.path.join(src, chosen)):
-            raise LockError("WHISKEY_LOCK_FILE=%s, and there is no %s in the source" % (chosen, chosen))
-        if chosen == "requirements.txt":
-            return None
-        if not is_lock_name(chosen):
-            raise LockError("WHISKEY_LOCK_FILE=%s is not a lock file whiskey reads (%s, "
-                            "pylock.<name>.toml or requirements.txt)" % (chosen, ", ".join(LOCK_FILES)))
-        return chosen
-    found = present(src)
+        return None if chosen == REQUIREMENTS else chosen
+    found = present_locks(src)
     if not found:
         return None
     if len(found) > 1:
@@ -878,12 +862,10 @@ def save(wheelhouse, wheels, built):
 
 
 def install(src, wheelhouse, env):
+    from layout import LOCK_FILES
     lock = choose(src, env)
     if lock is None:
         raise LockError("there is no lock file to install from (%s)" % ", ".join(LOCK_FILES))
-    if os.path.isfile(os.path.join(src, "requirements.txt")):
-        warn("requirements.txt is not used: %s is installed (set WHISKEY_LOCK_FILE=requirements.txt "
-             "to install requirements.txt instead)" % lock)
     pins, project = lock_pins(src, lock)
     reuse, missing = plan(pins, wheelhouse)
     if missing:
