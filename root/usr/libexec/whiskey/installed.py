@@ -43,6 +43,7 @@ import sysconfig
 import tempfile
 import zipfile
 
+import say
 from locks import sha256_of
 
 STAMP_PREFIX = "# stamp "
@@ -419,8 +420,7 @@ def main(argv):
             print(install(argv[1], argv[2], argv[3], hashes))
             return 0
     except (IOError, OSError, ValueError, UnicodeError, zipfile.BadZipfile) as exc:
-        sys.stderr.write("whiskey: WARNING: the saved wheels are not installed without pip: "
-                         "%s\n" % exc)
+        say.warn("the saved wheels are not installed without pip: %s" % exc)
         return 1
     sys.stderr.write("usage: installed.py before | record WHEELHOUSE BEFORE STAMP [REQUIREMENTS]"
                      " | install WHEELHOUSE MANIFEST STAMP [REQUIREMENTS]\n")

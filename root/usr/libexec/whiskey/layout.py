@@ -23,6 +23,8 @@ import os
 import re
 import sys
 
+import say
+
 try:
     import tomllib  # novermin: 3.11+; the except branch is the reader below
 except ImportError:
@@ -279,16 +281,16 @@ def main(argv):
         if argv[0] == "kind":
             found = kind(src)
             for warning in unused(src, os.environ):
-                sys.stderr.write("whiskey: WARNING: %s\n" % warning)
+                say.warn(warning)
             print(found)
             return 0
         version = "%d.%d.%d" % sys.version_info[:3]
         check_python(src, version, os.environ)
     except Mismatch as exc:
-        sys.stderr.write("whiskey: ERROR: %s\n" % exc)
+        say.error(str(exc))
         return 1
     except (ValueError, IOError, OSError) as exc:  # a file that cannot be read as TOML
-        sys.stderr.write("whiskey: ERROR: cannot read the application's declarations: %s\n" % exc)
+        say.error("cannot read the application's declarations: %s" % exc)
         return 1
     return 0
 

@@ -44,6 +44,8 @@ import subprocess
 import sys
 import tempfile
 
+import say
+
 MANIFEST = ".locked"  # in the wheelhouse: which wheels were built here from which sdist
 TEXT = (str, type(u""))
 
@@ -56,9 +58,7 @@ def packages(n):
     return "%d package%s" % (n, "" if n == 1 else "s")
 
 
-def log(message):
-    sys.stderr.write("---> %s\n" % message)
-    sys.stderr.flush()
+log = say.step
 
 
 # -- reading ------------------------------------------------------------------------
@@ -909,7 +909,7 @@ def main(argv):
             return 0
         install(argv[2] if len(argv) > 2 else os.getcwd(), argv[1], os.environ)
     except LockError as exc:
-        sys.stderr.write("whiskey: ERROR: %s\n" % exc)
+        say.error(str(exc))
         return 1
     return 0
 

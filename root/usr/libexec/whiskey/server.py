@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 
+import say
 import supervise
 from supervise import STATUS_HEADER, stop_budget
 
@@ -257,7 +258,7 @@ def request_timeout_args(args, version):
     if timeout <= 0 or threads <= 1:
         return [], None
     scaled = int(math.ceil(timeout / (1.0 + math.log(threads))))
-    note = ("---> Request timeout %d s: mod_wsgi %s is given --request-timeout %d "
+    note = ("Request timeout %d s: mod_wsgi %s is given --request-timeout %d "
             "(it waits that times 1 + ln(%d threads))"
             % (timeout, ".".join(str(n) for n in version), scaled, threads))
     return ["--request-timeout", str(scaled)], note
@@ -536,8 +537,7 @@ def setup_server(args, root, env, status=(0, "")):
                           % (os.path.dirname(root), exc.strerror or exc))
     cmd = (["mod_wsgi-express", "setup-server"] + args +
            ["--include-file", include, "--server-root", root])
-    sys.stderr.write("---> mod_wsgi-express setup-server %s\n" % " ".join(args))
-    sys.stderr.flush()
+    say.step("mod_wsgi-express setup-server %s" % " ".join(args))
     return subprocess.call(cmd, stdout=sys.stderr)
 
 
@@ -581,37 +581,36 @@ def main(argv):
         extra, proxies = trusted_proxies(args, env)
         stop_budget(env)
     except (ServerArgsError, supervise.BadSetting) as exc:
-        sys.stderr.write("whiskey: ERROR: %s\n" % exc)
+        say.error(str(exc))
         return 2
     args += extra
     if proxies is not None:
-        sys.stderr.write("---> Trusting %s only from %s (WHISKEY_TRUSTED_PROXIES)\n"
-                         % (", ".join(trusted_headers(args)),
-                            "no peer" if proxies == list(NO_PROXY) else " ".join(proxies)))
+        say.step("Trusting %s only from %s (WHISKEY_TRUSTED_PROXIES)"
+                 % (", ".join(trusted_headers(args)),
+                    "no peer" if proxies == list(NO_PROXY) else " ".join(proxies)))
     elif _has_option(args, "--trust-proxy-header") and not _has_option(args, "--trust-proxy"):
-        sys.stderr.write("whiskey: WARNING: WHISKEY_TRUSTED_PROXIES=all: %s are believed "
-                         "from every client\n" % ", ".join(trusted_headers(args)))
+        say.warn("WHISKEY_TRUSTED_PROXIES=all: %s are believed from every client"
+                 % ", ".join(trusted_headers(args)))
     start = os.path.join(app_src, ".whiskey", "action_hooks", "start")
     if os.path.exists(start):
         if os.access(start, os.X_OK):
-            sys.stderr.write("---> Running action hook start (replaces mod_wsgi-express)\n")
-            sys.stderr.flush()
+            say.step("Running action hook start (replaces mod_wsgi-express)")
             exec_hook(start, args)
-        sys.stderr.write("whiskey: WARNING: .whiskey/action_hooks/start is not "
-                         "executable (chmod +x it); starting mod_wsgi-express\n")
+        say.warn(".whiskey/action_hooks/start is not executable (chmod +x it); starting "
+                 "mod_wsgi-express")
     timeout, note = request_timeout_args(args, mod_wsgi_version())
     if note:
-        sys.stderr.write(note + "\n")
+        say.step(note)
     root = os.path.join(runtime_dir(env), "httpd")
     listener = status_listener()
     try:
         status = setup_server(args + timeout, root, env, listener)
     except CannotStart as exc:
-        sys.stderr.write("whiskey: ERROR: %s\n" % exc)
+        say.error(str(exc))
         return 1
     if status != 0:
-        sys.stderr.write("whiskey: ERROR: mod_wsgi-express rejected the server options "
-                         "(exit status %d; its message is above)\n" % status)
+        say.error("mod_wsgi-express rejected the server options (exit status %d; its message "
+                  "is above)" % status)
         return status
     sys.stderr.flush()
     # A fresh, small interpreter waits on Apache (see supervise.py).

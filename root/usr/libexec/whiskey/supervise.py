@@ -18,6 +18,8 @@ import signal
 import sys
 import time
 
+import say
+
 # How the supervisor asks Apache which requests are in flight when a stop
 # begins (to name those a stop cuts off): mod_status on a listener of its
 # own on 127.0.0.1 (server.py), never on the application's port, answering
@@ -183,30 +185,27 @@ def supervise(root, listener, env):
             elapsed = time.time() - began
             if cut_off is None and elapsed >= graceful:
                 cut_off = elapsed
-                sys.stderr.write("whiskey: WARNING: requests still running %.0f s after the stop "
-                                 "signal are cut off (WHISKEY_STOP_TIMEOUT); in flight when the "
-                                 "stop began: %s\n" % (elapsed, describe(snapshot)))
-                sys.stderr.flush()
+                say.warn("requests still running %.0f s after the stop signal are cut off "
+                         "(WHISKEY_STOP_TIMEOUT); in flight when the stop began: %s"
+                         % (elapsed, describe(snapshot)))
                 _signal(pid, signal.SIGTERM)
             elif cut_off is not None and elapsed >= total - 0.5:
-                sys.stderr.write("whiskey: WARNING: Apache did not stop %.0f s after the stop "
-                                 "signal; killing its processes\n" % elapsed)
-                sys.stderr.flush()
+                say.warn("Apache did not stop %.0f s after the stop signal; killing its "
+                         "processes" % elapsed)
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
                     pass
         now = oom_kills()
         if seen is not None and now is not None and now > seen:
-            sys.stderr.write("whiskey: ERROR: the kernel's OOM killer killed %d process(es) in "
-                             "this container: it ran out of memory (a mod_wsgi daemon process "
-                             "killed so is logged as terminated by signal 9)\n" % (now - seen))
-            sys.stderr.flush()
+            say.error("the kernel's OOM killer killed %d process(es) in this container: it ran "
+                      "out of memory (a mod_wsgi daemon process killed so is logged as "
+                      "terminated by signal 9)" % (now - seen))
         seen = now
         time.sleep(0.1)
     if cut_off is not None:
         # Stopped, if not gracefully: the status of a process ended by TERM.
-        sys.stderr.write("whiskey: stopped %.1f s after the stop signal\n" % (time.time() - began))
+        say.note("stopped %.1f s after the stop signal" % (time.time() - began))
         return 128 + signal.SIGTERM
     return report_exit(pid, status, oom_before, bool(stopping))
 
@@ -250,16 +249,14 @@ def report_exit(pid, status, oom_before, stopping):
         if signum == signal.SIGKILL and oom_before is not None and after is not None \
                 and after > oom_before:
             cause = ": the kernel's OOM killer (the container ran out of memory)"
-        sys.stderr.write("whiskey: ERROR: Apache (pid %d) was killed by %s (%d)%s\n"
-                         % (pid, signal_name(signum), signum, cause))
-        sys.stderr.flush()
+        say.error("Apache (pid %d) was killed by %s (%d)%s"
+                  % (pid, signal_name(signum), signum, cause))
         return 128 + signum
     code = os.WEXITSTATUS(status)
     if code != 0 or not stopping:
-        sys.stderr.write("whiskey: %s: Apache (pid %d) exited with status %d%s\n"
-                         % ("ERROR" if code else "WARNING", pid, code,
-                            "" if stopping else " without being asked to stop"))
-        sys.stderr.flush()
+        (say.error if code else say.warn)(
+            "Apache (pid %d) exited with status %d%s"
+            % (pid, code, "" if stopping else " without being asked to stop"))
     return code
 
 

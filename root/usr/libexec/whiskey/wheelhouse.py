@@ -20,6 +20,7 @@ import zipfile
 import zlib
 
 import installed
+import say
 
 STAMP = ".requirements"  # assemble's "requirements.txt unchanged" stamp
 
@@ -66,10 +67,7 @@ def main(argv):
     if len(argv) != 3 or argv[0] != "restore":
         sys.stderr.write("usage: wheelhouse.py restore SAVED WHEELHOUSE\n")
         return 2
-
-    def warn(message):
-        sys.stderr.write("whiskey: WARNING: %s\n" % message)
-    restored, _ = restore(argv[1], argv[2], warn)
+    restored, _ = restore(argv[1], argv[2], say.warn)
     print(restored)
     return 0
 

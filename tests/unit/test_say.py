@@ -1,0 +1,24 @@
+"""The image's Python programs and its S2I scripts speak with the same prefixes."""
+
+import os
+import re
+
+import say
+
+from .conftest import ROOT
+
+
+def test_the_s2i_scripts_write_the_prefixes_the_programs_write():
+    with open(os.path.join(ROOT, "root", "usr", "libexec", "whiskey", "common.sh")) as f:
+        text = f.read()
+    written = dict(re.findall(r"^(log|warn|die)\(\) \{ printf (?:-- )?'([^%']*)%s\\n'", text, re.M))
+    assert written == {"log": say.STEP, "warn": say.WARNING, "die": say.ERROR}
+
+
+def test_each_line_is_one_write_with_its_prefix(capsys):
+    say.step("Installing")
+    say.warn("careful")
+    say.error("broken")
+    say.note("stopped")
+    assert capsys.readouterr().err == ("---> Installing\nwhiskey: WARNING: careful\n"
+                                       "whiskey: ERROR: broken\nwhiskey: stopped\n")
