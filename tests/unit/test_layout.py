@@ -6,6 +6,7 @@ import sys
 
 import layout
 import pytest
+import tomlfile
 
 LAYOUT = layout.__file__
 ENV = {"WHISKEY_VARIANT": "python-3.11"}
@@ -47,7 +48,7 @@ def test_poetry_constraints_in_pep_440(constraint, pep440):
 @pytest.mark.parametrize("toml_reader", ["tomllib", "simple"])
 def test_declared_python_is_checked(tmp_path, monkeypatch, files, ok, toml_reader):
     if toml_reader == "simple":  # the reader of the images before 3.11
-        monkeypatch.setattr(layout, "tomllib", None)
+        monkeypatch.setattr(tomlfile, "tomllib", None)
     src = write(tmp_path, files)
     if ok:
         layout.check_python(src, "3.11.2", ENV)
@@ -152,11 +153,11 @@ def test_every_dependency_file_left_unused_is_named(tmp_path, files, env, warnin
 def test_pylock_requires_python_is_checked(tmp_path):
     src = write(tmp_path, {"pylock.toml": 'lock-version = "1.0"\nrequires-python = ">=3.12"\n\n'
                                           '[[packages]]\nname = "six"\nrequires-python = ">=2.7"\n'})
-    for reader in (layout.tomllib, None):
-        layout.tomllib, saved = reader, layout.tomllib
+    for reader in (tomlfile.tomllib, None):
+        tomlfile.tomllib, saved = reader, tomlfile.tomllib
         try:
             with pytest.raises(layout.Mismatch,
                                match="^pylock.toml declares Python requires-python = '>=3.12'"):
                 layout.check_python(src, "3.11.2", ENV)
         finally:
-            layout.tomllib = saved
+            tomlfile.tomllib = saved

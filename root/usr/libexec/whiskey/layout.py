@@ -24,61 +24,22 @@ import re
 import sys
 
 import say
-
-try:
-    import tomllib  # novermin: 3.11+; the except branch is the reader below
-except ImportError:
-    tomllib = None
-
-
-TEXT = (str, type(u""))  # unicode is str on Python 3; TOML values are unicode on 2
+import tomlfile
+from tomlfile import TEXT
 
 
 class Mismatch(Exception):
     pass
 
 
-def _simple_toml(text):
-    """{table: {key: string}} from the one-line string entries of a TOML file."""
-    tables = {"": {}}
-    current = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        header = re.match(r"^\[\[?\s*([^\[\]]+?)\s*\]\]?$", line)  # [table] or [[array]]
-        if header:
-            current = ".".join(part.strip().strip('"') for part in header.group(1).split("."))
-            tables.setdefault(current, {})
-            continue
-        entry = re.match(r"""^([A-Za-z0-9_.-]+|"[^"]+")\s*=\s*("([^"\\]*)"|'([^']*)')\s*(#.*)?$""",
-                         line)
-        if entry:
-            key = entry.group(1).strip('"')
-            value = entry.group(3) if entry.group(3) is not None else entry.group(4)
-            tables.setdefault(current, {})[key] = value
-    return tables
-
-
 def read_toml(path):
-    """{table: {key: value}} with dotted table names (the top level is "")."""
+    """{table: {key: value}} with dotted table names (the top level is ""): tomlfile.tables."""
     with open(path, "rb") as f:
         data = f.read()
-    if tomllib is not None:
-        try:
-            parsed = tomllib.loads(data.decode("utf-8"))
-        except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError
-            raise Mismatch("%s is not valid TOML: %s" % (os.path.basename(path), exc))
-        tables = {}
-
-        def walk(prefix, node):
-            tables[prefix] = node
-            for key, value in node.items():
-                if isinstance(value, dict):
-                    walk(prefix + "." + key if prefix else key, value)
-        walk("", parsed)
-        return tables
-    return _simple_toml(data.decode("utf-8"))
+    try:
+        return tomlfile.tables(data.decode("utf-8"))
+    except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError
+        raise Mismatch("%s is not valid TOML: %s" % (os.path.basename(path), exc))
 
 
 def _version_prefix(text):

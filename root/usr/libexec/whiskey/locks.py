@@ -45,9 +45,10 @@ import sys
 import tempfile
 
 import say
+import tomlfile
+from tomlfile import TEXT
 
 MANIFEST = ".locked"  # in the wheelhouse: which wheels were built here from which sdist
-TEXT = (str, type(u""))
 
 
 class LockError(Exception):
@@ -229,26 +230,6 @@ def _vendored(module, *names):
     return [getattr(found, name) for name in names]
 
 
-def _toml_parser():
-    """The best TOML parser this interpreter has (a module with loads)."""
-    try:
-        import tomllib as parser  # novermin: 3.11+; the fallbacks are pip's own
-        return parser
-    except ImportError:
-        pass
-    for name in ("pip._vendor.tomli", "pip._vendor.toml", "pip._vendor.pytoml"):
-        try:
-            return __import__(name, fromlist=["loads"])
-        except ImportError:
-            continue
-    raise LockError("no TOML parser in this image (tomllib or pip's vendored one)")
-
-
-def toml_loads(text):
-    """A dict from TOML text, with the best parser this interpreter has."""
-    return _toml_parser().loads(text)
-
-
 def read_lock(path):
     """The parsed lock at path (JSON for Pipfile.lock, TOML for the others): a table."""
     name = os.path.basename(path)
@@ -259,7 +240,10 @@ def read_lock(path):
     except UnicodeDecodeError as exc:
         raise LockError("%s cannot be read: it is not UTF-8 text (byte 0x%02x at offset %d)"
                         % (name, bytearray(raw[exc.start:exc.start + 1])[0], exc.start))
-    loads = json.loads if name == "Pipfile.lock" else _toml_parser().loads
+    try:
+        loads = json.loads if name == "Pipfile.lock" else tomlfile.parser().loads
+    except tomlfile.NoParser as exc:
+        raise LockError(str(exc))
     try:
         data = loads(text)
     except Exception as exc:  # the parser only: each has its own error class (pytoml's is no ValueError)
