@@ -402,6 +402,10 @@ def requirement_hashes(path):
     return set(h.lower() for h in found) or None
 
 
+# What makes install() refuse the saved wheels (pip installs them instead).
+REFUSALS = (IOError, OSError, ValueError, UnicodeError, zipfile.BadZipfile)
+
+
 def main(argv):
     try:
         if argv[:1] == ["before"] and len(argv) == 1:
@@ -419,7 +423,7 @@ def main(argv):
             hashes = requirement_hashes(argv[4]) if len(argv) == 5 else None
             print(install(argv[1], argv[2], argv[3], hashes))
             return 0
-    except (IOError, OSError, ValueError, UnicodeError, zipfile.BadZipfile) as exc:
+    except REFUSALS as exc:
         say.warn("the saved wheels are not installed without pip: %s" % exc)
         return 1
     sys.stderr.write("usage: installed.py before | record WHEELHOUSE BEFORE STAMP [REQUIREMENTS]"

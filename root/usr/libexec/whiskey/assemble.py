@@ -1,0 +1,329 @@
+"""S2I assemble for whiskey, in one Python process (/usr/libexec/s2i/assemble runs it).
+
+In order: the application source is put in place; the Python it declares is
+checked against this image's; the wheels the previous build saved are restored
+(s2i --incremental); the pre-build hook runs; the dependencies are installed
+from the one file that decides them (layout.kind: a lock, requirements.txt, or
+the project's own pyproject.toml / setup.py); the build hook runs; the result
+is made writable by group 0 and checked for setuid and setgid files.
+
+pip and the hooks run as child processes; everything else (reading locks and
+declarations, checking and installing saved wheels) runs here.  Any failure
+ends the build with one ``whiskey: ERROR:`` line and exit status 1.
+"""
+
+import errno
+import hashlib
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import installed
+import layout
+import locks
+import say
+import wheelhouse
+
+APP_ROOT = os.environ.get("APP_ROOT") or "/opt/app-root"
+APP_SRC = os.environ.get("HOME") or os.path.join(APP_ROOT, "src")
+WHEELHOUSE = os.path.join(APP_ROOT, "var", "wheels")  # save-artifacts hands it on
+SOURCE = "/tmp/src"
+ARTIFACTS = "/tmp/artifacts"
+CA_DIR = "/run/secrets/whiskey-ca"
+MANIFEST = os.path.join(WHEELHOUSE, ".installed")  # installed.py's, for requirements.txt
+
+
+class Failed(Exception):
+    pass
+
+
+def run_hook(name):
+    """Run .whiskey/action_hooks/NAME if present, as bash would run it (a script
+    without a #! line is run by bash).  One that is not executable is named and
+    skipped; one that fails ends the build."""
+    hook = os.path.join(APP_SRC, ".whiskey", "action_hooks", name)
+    if not os.path.exists(hook):
+        return
+    if not os.access(hook, os.X_OK):
+        say.warn(".whiskey/action_hooks/%s is not executable (chmod +x it); skipped" % name)
+        return
+    say.step("Running action hook %s" % name)
+    try:
+        status = subprocess.call([hook])
+    except OSError as exc:
+        if exc.errno != errno.ENOEXEC:
+            raise Failed("action hook .whiskey/action_hooks/%s cannot be run: %s"
+                         % (name, exc.strerror or exc))
+        status = subprocess.call(["/bin/bash", hook])
+    if status != 0:
+        raise Failed("action hook .whiskey/action_hooks/%s failed with exit status %d"
+                     % (name, status if status > 0 else 128 - status))
+
+
+def pip(args, failed):
+    """Run this environment's pip; Failed(failed) when it fails."""
+    if subprocess.call([os.path.join(os.path.dirname(sys.executable), "pip")] + args) != 0:
+        raise Failed(failed)
+
+
+def extra_ca_bundle():
+    """pip's own CA bundle plus the certificates mounted in CA_DIR, as a temporary file
+    for this build only (PIP_CERT), or None when none are mounted."""
+    if not os.path.isdir(CA_DIR):
+        return None
+    found = sorted(f for f in os.listdir(CA_DIR) if f.endswith((".pem", ".crt")))
+    if not found:
+        return None
+    from pip._vendor import certifi
+    fd, bundle = tempfile.mkstemp()
+    with os.fdopen(fd, "wb") as out:
+        for path in [certifi.where()] + [os.path.join(CA_DIR, f) for f in found]:
+            with open(path, "rb") as f:
+                out.write(f.read())
+    say.step("Using extra CA certificates from %s for pip" % CA_DIR)
+    return bundle
+
+
+def pinned_hashes(requirements):
+    """The sha256 values requirements.txt pins (pip's hash-checking mode), lower case."""
+    with open(requirements) as f:
+        return set(h.lower() for h in re.findall(r"sha256:([0-9a-fA-F]{64})", f.read()))
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def build_wheels(what, pip_args, pinned=None):
+    """A wheel for everything pip_args resolve to, into the wheelhouse that
+    save-artifacts hands to the next build (replacing what was there: no stale
+    versions pile up).  pip's own cache is not used (it would only add a second
+    copy to the image).
+
+    With hash pins (`pinned`), pip checks every file it takes against them,
+    saved wheels included: only a saved wheel whose hash is pinned (one from the
+    index) is offered; one compiled by an earlier build cannot match its sdist's
+    hash and is compiled again."""
+    say.step("Building wheels for %s" % what)
+    fresh = tempfile.mkdtemp()
+    links = WHEELHOUSE
+    if pinned:
+        links = tempfile.mkdtemp()
+        for name in sorted(os.listdir(WHEELHOUSE)):
+            if not name.endswith(".whl"):
+                continue
+            if sha256_file(os.path.join(WHEELHOUSE, name)) in pinned:
+                shutil.copyfile(os.path.join(WHEELHOUSE, name), os.path.join(links, name))
+            else:
+                say.step("Not reused: %s (requirements.txt pins hashes, and this wheel's is not "
+                         "among them)" % name)
+    pip(["wheel", "--no-cache-dir", "--find-links", links, "--wheel-dir", fresh] + pip_args,
+        "pip could not build %s (its message is above)" % what)
+    # Name what was compiled here (a wheel tagged for this machine, not a
+    # manylinux or pure-Python one, and not offered as saved): the slow part that
+    # an incremental build saves.  pip's own wording differs by version.
+    for name in sorted(os.listdir(fresh)):
+        if re.search(r"-linux_[^-]+\.whl$", name) and not os.path.exists(os.path.join(links, name)):
+            say.step("Compiled from source: %s" % name)
+    if links != WHEELHOUSE:
+        shutil.rmtree(links, ignore_errors=True)
+    shutil.rmtree(WHEELHOUSE, ignore_errors=True)
+    shutil.copytree(fresh, WHEELHOUSE)
+    shutil.rmtree(fresh, ignore_errors=True)
+
+
+def remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def install_requirements(before):
+    requirements = "requirements.txt"
+    pinned = pinned_hashes(requirements)
+    stamp = "Python %s %s  -" % (platform.python_version(), sha256_file(requirements))
+    try:
+        with open(os.path.join(WHEELHOUSE, wheelhouse.STAMP)) as f:
+            saved = f.read().strip()
+    except (IOError, OSError):
+        saved = ""
+    adopted = 0
+    if stamp == saved:
+        if os.path.isfile(MANIFEST):
+            # The wheels the previous build installed, unpacked without pip, every file
+            # checked against its wheel's RECORD (installed.py).
+            try:
+                adopted = installed.install(WHEELHOUSE, MANIFEST, stamp,
+                                            installed.requirement_hashes(requirements))
+            except installed.REFUSALS as exc:
+                say.warn("the saved wheels are not installed without pip: %s" % exc)
+        if adopted:
+            say.step("requirements.txt is unchanged since the previous build: its %d saved "
+                     "wheels are installed without pip, each file checked against its "
+                     "wheel's RECORD" % adopted)
+        elif pinned:
+            # A saved wheel that does not match a pin is made again, not installed unchecked.
+            build_wheels("requirements.txt", ["-r", requirements], pinned)
+        else:
+            say.step("requirements.txt is unchanged since the previous build: installing its "
+                     "saved wheels without the network")
+    else:
+        build_wheels("requirements.txt", ["-r", requirements], pinned)
+    if not adopted:
+        # The wheels were built honouring --no-binary/--only-binary; installing them
+        # must not be refused by those same lines.  Nor by hash pins: each wheel was
+        # made in this build from files pip checked against them (a wheel compiled
+        # from a pinned sdist has a hash of its own).
+        with open(requirements) as f:
+            lines = [re.sub(r"--hash[=\s]+\w+:[0-9a-fA-F]+", "", line) for line in f
+                     if not re.match(r"\s*--(no-binary|only-binary|prefer-binary)", line)]
+        fd, installable = tempfile.mkstemp()
+        with os.fdopen(fd, "w") as out:
+            out.writelines(lines)
+        say.step("Installing requirements.txt")
+        try:
+            pip(["install", "--no-cache-dir", "--no-index", "--find-links", WHEELHOUSE,
+                 "-r", installable], "pip install -r requirements.txt failed (its message is above)")
+        finally:
+            remove(installable)
+    with open(os.path.join(WHEELHOUSE, wheelhouse.STAMP), "w") as f:
+        f.write(stamp + "\n")
+    # What this build installed, for the next incremental build to reuse.
+    lines = installed.record(WHEELHOUSE, before, stamp)
+    if lines is None or not installed.names_only_by_name(requirements):
+        remove(MANIFEST)
+    else:
+        with open(MANIFEST, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def install_project():
+    # pyproject.toml (any build backend) or setup.py: the project is built into a
+    # wheel with its dependencies (saved wheels are reused for those whose versions
+    # did not change), then exactly that set is installed.
+    build_wheels("the project (pyproject.toml / setup.py)", ["."])
+    say.step("Installing the project and its dependencies")
+    wheels = sorted(os.path.join(WHEELHOUSE, f) for f in os.listdir(WHEELHOUSE)
+                    if f.endswith(".whl"))
+    pip(["install", "--no-cache-dir", "--no-index", "--find-links", WHEELHOUSE] + wheels,
+        "pip could not install the project (its message is above)")
+    remove(MANIFEST)
+
+
+def setid_files(top):
+    """Up to five setuid or setgid files under top, on its file system."""
+    out = subprocess.Popen(["find", top, "-xdev", "-type", "f", "-perm", "/6000", "-print"],
+                           stdout=subprocess.PIPE, stderr=open(os.devnull, "w")).communicate()[0]
+    return out.decode("utf-8", "replace").split()[:5]
+
+
+def assemble():
+    if not os.path.isdir(SOURCE) or not os.listdir(SOURCE):
+        raise Failed("the application source is empty: nothing was uploaded to /tmp/src (check "
+                     "the source directory and --context-dir)")
+    say.step("Installing application source into %s" % APP_SRC)
+    if subprocess.call(["cp", "-Rf", SOURCE + "/.", APP_SRC + "/"]) != 0:
+        raise Failed("cannot copy the application source into %s (cp's message is above)"
+                     % APP_SRC)
+    shutil.rmtree(SOURCE, ignore_errors=True)
+    os.chdir(APP_SRC)
+
+    # The Python the application declares must be this image's: fail now, not after
+    # minutes of pip, naming the file and the variants that would do.
+    try:
+        layout.check_python(APP_SRC, platform.python_version(), os.environ)
+    except layout.Mismatch as exc:
+        raise Failed(str(exc))
+    except (ValueError, IOError, OSError) as exc:  # a file that cannot be read as TOML
+        raise Failed("cannot read the application's declarations: %s" % exc)
+
+    # Wheels saved by save-artifacts from the previous image (s2i --incremental); each
+    # is checked first: a damaged one is dropped and made again (wheelhouse.py).
+    if not os.path.isdir(WHEELHOUSE):
+        os.makedirs(WHEELHOUSE)
+    saved = os.path.join(ARTIFACTS, "wheels")
+    if os.path.isdir(saved):
+        try:
+            restored, _ = wheelhouse.restore(saved, WHEELHOUSE, say.warn)
+        except (IOError, OSError) as exc:
+            raise Failed("cannot restore the wheels saved by the previous build: %s" % exc)
+        say.step("Restoring %d wheels from the previous build" % restored)
+
+    run_hook("pre-build")
+
+    # Extra CAs for pip (TLS-inspecting proxies, corporate CAs): certificates mounted at
+    # build time are added to pip's own bundle for this build only; nothing of them is
+    # kept in the image.
+    bundle = extra_ca_bundle()
+    if bundle:
+        os.environ["PIP_CERT"] = bundle
+    try:
+        install()
+    finally:
+        if bundle:
+            remove(bundle)
+
+
+def install():
+    """Install what the application's dependency file says, then run the build hook
+    and check the result."""
+    try:
+        kind = layout.kind(APP_SRC)
+        for warning in layout.unused(APP_SRC, os.environ):
+            say.warn(warning)
+    except layout.Mismatch as exc:
+        raise Failed(str(exc))
+    except (ValueError, IOError, OSError) as exc:
+        raise Failed("cannot read the application's declarations: %s" % exc)
+    # The image's own distributions, before this build installs any (installed.py).
+    before = installed.distributions(installed.site_packages())
+    if kind == "lock":
+        # pylock.toml, uv.lock, poetry.lock or Pipfile.lock: locks.py installs exactly
+        # what it pins, hash-checked, reusing the saved wheels that match.
+        try:
+            locks.install(APP_SRC, WHEELHOUSE, os.environ)
+        except locks.LockError as exc:
+            raise Failed(str(exc))
+        remove(MANIFEST)
+    elif kind == "requirements":
+        install_requirements(before)
+    elif kind == "project":
+        install_project()
+
+    # What the previous build handed on has been taken: it must not stay in this image
+    # (s2i unpacked it as this user, so it can go).
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    run_hook("build")
+
+    # Let any UID in group 0 (OpenShift's random UIDs) write what this build made.
+    subprocess.call(["find", APP_ROOT, "-user", str(os.getuid()), "!", "-perm", "-g+w",
+                     "-exec", "chmod", "g+rwX", "{}", "+"], stderr=open(os.devnull, "w"))
+    # The images keep no setuid or setgid file (a group-writable /etc/passwd plus one
+    # is a way to root), and no build may add one.
+    found = setid_files("/")
+    if found:
+        raise Failed("setuid or setgid files after the build: %s (refused: the image must "
+                     "hold none)" % " ".join(found))
+    say.step("Application assembled")
+
+
+def main():
+    try:
+        assemble()
+    except Failed as exc:
+        say.error(str(exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
