@@ -142,15 +142,6 @@ def test_install_changes_nothing_unless_every_wheel_is_sound(tmp_path, root, spo
     assert installed_files(tmp_path) == []  # not even the sound wheel's files
 
 
-def test_main_says_why_in_one_line_and_exits_1(tmp_path, root, capsys):
-    _, _, house = root
-    path = manifest(house, "demo-1.0-py3-none-any.whl")
-    assert installed.main(["install", str(house), path, STAMP]) == 1
-    err = capsys.readouterr().err
-    assert err == ("whiskey: WARNING: the saved wheels are not installed without pip: "
-                   "demo-1.0-py3-none-any.whl was not saved\n")
-
-
 def test_requirement_hashes_are_read_from_a_hash_pinned_file(tmp_path):
     req = tmp_path / "requirements.txt"
     req.write_text("six==1.16.0 \\\n    --hash=sha256:%s --hash sha256:%s\n" % ("A" * 64, "b" * 64))

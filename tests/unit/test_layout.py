@@ -1,14 +1,10 @@
 """root/usr/libexec/whiskey/layout.py: the Python an application declares, and its layout."""
 
-import os
-import subprocess
-import sys
 
 import layout
 import pytest
 import tomlfile
 
-LAYOUT = layout.__file__
 ENV = {"WHISKEY_VARIANT": "python-3.11"}
 
 
@@ -86,26 +82,6 @@ def test_the_message_says_which_image_to_use(tmp_path, files, advice):
     ({"wsgi.py": ""}, "none")])
 def test_layout_kind(tmp_path, files, kind):
     assert layout.kind(write(tmp_path, files)) == kind
-
-
-def _run(src, *argv):
-    env = dict(ENV, PATH=os.environ["PATH"])
-    return subprocess.run([sys.executable, LAYOUT] + list(argv) + [src], env=env,
-                          capture_output=True, text=True, timeout=30)
-
-
-def test_command_line_mismatch_and_bad_toml_are_one_line(tmp_path):
-    src = write(tmp_path, {".python-version": "2.6\n"})
-    proc = _run(src, "check-python")
-    assert proc.returncode == 1
-    assert proc.stderr.startswith("whiskey: ERROR: .python-version declares Python 2.6, ")
-    assert proc.stderr.endswith("build with whiskey's python-2.6 image\n")
-    os.remove(os.path.join(src, ".python-version"))
-    (tmp_path / "pyproject.toml").write_text("[project\nname = \n")
-    proc = _run(src, "check-python")
-    assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1
-    assert proc.stderr.startswith("whiskey: ERROR: pyproject.toml is not valid TOML: ")
-    assert _run(src, "bogus").returncode == 2
 
 
 @pytest.mark.parametrize("files, env, kind", [

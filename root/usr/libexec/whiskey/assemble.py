@@ -34,6 +34,7 @@ WHEELHOUSE = os.path.join(APP_ROOT, "var", "wheels")  # save-artifacts hands it 
 SOURCE = "/tmp/src"
 ARTIFACTS = "/tmp/artifacts"
 CA_DIR = "/run/secrets/whiskey-ca"
+SETID_ROOT = "/"  # where no setuid or setgid file may be after the build
 MANIFEST = os.path.join(WHEELHOUSE, ".installed")  # installed.py's, for requirements.txt
 
 
@@ -309,7 +310,7 @@ def install():
                      "-exec", "chmod", "g+rwX", "{}", "+"], stderr=open(os.devnull, "w"))
     # The images keep no setuid or setgid file (a group-writable /etc/passwd plus one
     # is a way to root), and no build may add one.
-    found = setid_files("/")
+    found = setid_files(SETID_ROOT)
     if found:
         raise Failed("setuid or setgid files after the build: %s (refused: the image must "
                      "hold none)" % " ".join(found))

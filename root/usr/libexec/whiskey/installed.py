@@ -43,7 +43,6 @@ import sysconfig
 import tempfile
 import zipfile
 
-import say
 from locks import sha256_of
 
 STAMP_PREFIX = "# stamp "
@@ -404,32 +403,3 @@ def requirement_hashes(path):
 
 # What makes install() refuse the saved wheels (pip installs them instead).
 REFUSALS = (IOError, OSError, ValueError, UnicodeError, zipfile.BadZipfile)
-
-
-def main(argv):
-    try:
-        if argv[:1] == ["before"] and len(argv) == 1:
-            print("\n".join(distributions(site_packages())))
-            return 0
-        if argv[:1] == ["record"] and len(argv) in (4, 5):
-            with open(argv[2]) as f:
-                before = [line.strip() for line in f if line.strip()]
-            lines = record(argv[1], before, argv[3])
-            if lines is None or (len(argv) == 5 and not names_only_by_name(argv[4])):
-                return 3
-            print("\n".join(lines))
-            return 0
-        if argv[:1] == ["install"] and len(argv) in (4, 5):
-            hashes = requirement_hashes(argv[4]) if len(argv) == 5 else None
-            print(install(argv[1], argv[2], argv[3], hashes))
-            return 0
-    except REFUSALS as exc:
-        say.warn("the saved wheels are not installed without pip: %s" % exc)
-        return 1
-    sys.stderr.write("usage: installed.py before | record WHEELHOUSE BEFORE STAMP [REQUIREMENTS]"
-                     " | install WHEELHOUSE MANIFEST STAMP [REQUIREMENTS]\n")
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -21,9 +21,7 @@ which understands the one-line ``key = "string"`` entries these checks need.
 
 import os
 import re
-import sys
 
-import say
 import tomlfile
 from tomlfile import TEXT
 
@@ -231,30 +229,3 @@ def unused(src, env):
         return ["%s is not used: %s is installed (set WHISKEY_LOCK_FILE=%s to install %s "
                 "instead)" % (REQUIREMENTS, lock, REQUIREMENTS, REQUIREMENTS)]
     return []
-
-
-def main(argv):
-    if not argv or argv[0] not in ("check-python", "kind"):
-        sys.stderr.write("usage: layout.py check-python|kind [SRC]\n")
-        return 2
-    src = argv[1] if len(argv) > 1 else os.getcwd()
-    try:
-        if argv[0] == "kind":
-            found = kind(src)
-            for warning in unused(src, os.environ):
-                say.warn(warning)
-            print(found)
-            return 0
-        version = "%d.%d.%d" % sys.version_info[:3]
-        check_python(src, version, os.environ)
-    except Mismatch as exc:
-        say.error(str(exc))
-        return 1
-    except (ValueError, IOError, OSError) as exc:  # a file that cannot be read as TOML
-        say.error("cannot read the application's declarations: %s" % exc)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

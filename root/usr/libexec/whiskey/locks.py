@@ -876,22 +876,21 @@ def install(src, wheelhouse, env):
 
 
 def main(argv):
-    if not argv or argv[0] not in ("install", "pins") or (argv[0] == "install" and len(argv) < 2):
-        sys.stderr.write("usage: locks.py install WHEELHOUSE [SRC] | locks.py pins [SRC]\n")
+    """`locks.py pins [SRC]`: what the lock a build would install pins, one per line (for
+    looking into an image; assemble.py calls install())."""
+    if not argv or argv[0] != "pins":
+        sys.stderr.write("usage: locks.py pins [SRC]\n")
         return 2
     try:
-        if argv[0] == "pins":
-            src = argv[1] if len(argv) > 1 else os.getcwd()
-            lock = choose(src, os.environ)
-            if lock is None:
-                raise LockError("there is no lock file in %s" % src)
-            pins, project = lock_pins(src, lock)
-            for pin in sorted(pins, key=lambda p: p.name):
-                print("%s==%s" % (pin.name, pin.version))
-            if project:
-                print("(the project itself)")
-            return 0
-        install(argv[2] if len(argv) > 2 else os.getcwd(), argv[1], os.environ)
+        src = argv[1] if len(argv) > 1 else os.getcwd()
+        lock = choose(src, os.environ)
+        if lock is None:
+            raise LockError("there is no lock file in %s" % src)
+        pins, project = lock_pins(src, lock)
+        for pin in sorted(pins, key=lambda p: p.name):
+            print("%s==%s" % (pin.name, pin.version))
+        if project:
+            print("(the project itself)")
     except LockError as exc:
         say.error(str(exc))
         return 1

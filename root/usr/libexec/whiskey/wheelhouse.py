@@ -15,12 +15,10 @@ Runs on every interpreter whiskey ships (2.7, 3.3 to 3.x): standard library only
 
 import os
 import shutil
-import sys
 import zipfile
 import zlib
 
 import installed
-import say
 
 STAMP = ".requirements"  # assemble's "requirements.txt unchanged" stamp
 
@@ -61,16 +59,3 @@ def restore(saved, wheelhouse, warn):
     if dropped and os.path.exists(os.path.join(wheelhouse, STAMP)):
         os.remove(os.path.join(wheelhouse, STAMP))
     return restored, dropped
-
-
-def main(argv):
-    if len(argv) != 3 or argv[0] != "restore":
-        sys.stderr.write("usage: wheelhouse.py restore SAVED WHEELHOUSE\n")
-        return 2
-    restored, _ = restore(argv[1], argv[2], say.warn)
-    print(restored)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

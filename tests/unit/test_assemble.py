@@ -1,0 +1,85 @@
+"""root/usr/libexec/whiskey/assemble.py: the build's order, its hooks and its failures,
+run in-process with the image's paths moved under a temporary directory (no pip runs:
+the sample declares no dependencies)."""
+
+import os
+
+import assemble
+import pytest
+
+
+@pytest.fixture
+def image(tmp_path, monkeypatch):
+    """The image's paths under tmp_path; the source to assemble in tmp_path/upload."""
+    root = tmp_path / "app-root"
+    (root / "src").mkdir(parents=True)
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    for name, value in (("APP_ROOT", root), ("APP_SRC", root / "src"),
+                        ("WHEELHOUSE", root / "var" / "wheels"), ("SOURCE", upload),
+                        ("ARTIFACTS", tmp_path / "artifacts"), ("CA_DIR", tmp_path / "no-ca"),
+                        ("SETID_ROOT", root)):
+        monkeypatch.setattr(assemble, name, str(value))
+    monkeypatch.setattr(assemble, "MANIFEST", str(root / "var" / "wheels" / ".installed"))
+    monkeypatch.delenv("WHISKEY_LOCK_FILE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return upload
+
+
+def hook(upload, name, text, mode=0o755):
+    path = upload / ".whiskey" / "action_hooks" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def test_hooks_run_in_order_as_bash_runs_them(image, capfd):
+    (image / "wsgi.py").write_text("")
+    hook(image, "pre-build", "echo pre-build ran in $PWD\n")  # no #! line: bash runs it
+    hook(image, "build", "#!/bin/sh\necho build ran\n")
+    assert assemble.main() == 0
+    out, err = capfd.readouterr()
+    assert out == "pre-build ran in %s\nbuild ran\n" % assemble.APP_SRC
+    assert err.splitlines() == [
+        "---> Installing application source into %s" % assemble.APP_SRC,
+        "---> Running action hook pre-build", "---> Running action hook build",
+        "---> Application assembled"]
+    assert not os.path.exists(str(image))  # the upload is taken
+
+
+def test_a_hook_that_is_not_executable_is_named_and_skipped(image, capfd):
+    hook(image, "build", "#!/bin/sh\necho never\n", mode=0o644)
+    assert assemble.main() == 0
+    out, err = capfd.readouterr()
+    assert "never" not in out
+    assert ("whiskey: WARNING: .whiskey/action_hooks/build is not executable (chmod +x it); "
+            "skipped\n") in err
+
+
+@pytest.mark.parametrize("files, said", [
+    ({}, "the application source is empty: nothing was uploaded to /tmp/src (check the source "
+         "directory and --context-dir)"),
+    ({".python-version": "2.6\n"}, ".python-version declares Python 2.6, "),
+    ({"pyproject.toml": "[project\nname = \n"}, "pyproject.toml is not valid TOML: "),
+    ({"wsgi.py": "", ".whiskey/action_hooks/pre-build": "#!/bin/sh\nexit 3\n"},
+     "action hook .whiskey/action_hooks/pre-build failed with exit status 3"),
+])
+def test_a_failure_is_one_line_and_status_1(image, capfd, files, said):
+    for name, text in files.items():
+        path = image / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(0o755)
+    assert assemble.main() == 1
+    err = capfd.readouterr().err
+    (last,) = [line for line in err.splitlines() if line.startswith("whiskey: ")]
+    assert last.startswith("whiskey: ERROR: " + said), err
+    assert "Application assembled" not in err
+
+
+def test_a_setuid_file_after_the_build_is_refused(image, capfd):
+    hook(image, "build", "#!/bin/sh\ntouch ../suid && chmod u+s ../suid\n")
+    assert assemble.main() == 1
+    assert capfd.readouterr().err.splitlines()[-1] == (
+        "whiskey: ERROR: setuid or setgid files after the build: %s/suid (refused: the image "
+        "must hold none)" % assemble.APP_ROOT)
