@@ -13,7 +13,6 @@ ends the build with one ``whiskey: ERROR:`` line and exit status 1.
 """
 
 import errno
-import hashlib
 import os
 import platform
 import re
@@ -89,20 +88,6 @@ def extra_ca_bundle():
     return bundle
 
 
-def pinned_hashes(requirements):
-    """The sha256 values requirements.txt pins (pip's hash-checking mode), lower case."""
-    with open(requirements) as f:
-        return set(h.lower() for h in re.findall(r"sha256:([0-9a-fA-F]{64})", f.read()))
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def build_wheels(what, pip_args, pinned=None):
     """A wheel for everything pip_args resolve to, into the wheelhouse that
     save-artifacts hands to the next build (replacing what was there: no stale
@@ -121,7 +106,7 @@ def build_wheels(what, pip_args, pinned=None):
         for name in sorted(os.listdir(WHEELHOUSE)):
             if not name.endswith(".whl"):
                 continue
-            if sha256_file(os.path.join(WHEELHOUSE, name)) in pinned:
+            if locks.sha256_of(os.path.join(WHEELHOUSE, name)) in pinned:
                 shutil.copyfile(os.path.join(WHEELHOUSE, name), os.path.join(links, name))
             else:
                 say.step("Not reused: %s (requirements.txt pins hashes, and this wheel's is not "
@@ -150,24 +135,24 @@ def remove(path):
 
 def install_requirements(before):
     requirements = "requirements.txt"
-    pinned = pinned_hashes(requirements)
-    stamp = "Python %s %s  -" % (platform.python_version(), sha256_file(requirements))
+    # pip-compile --generate-hashes and the like: pip's hash-checking mode.
+    pinned = installed.requirement_hashes(requirements)
+    stamp = "Python %s %s  -" % (platform.python_version(), locks.sha256_of(requirements))
     try:
         with open(os.path.join(WHEELHOUSE, wheelhouse.STAMP)) as f:
             saved = f.read().strip()
     except (IOError, OSError):
         saved = ""
-    adopted = 0
+    adopted = None  # how many saved wheels installed.py installed, when it did
     if stamp == saved:
         if os.path.isfile(MANIFEST):
             # The wheels the previous build installed, unpacked without pip, every file
             # checked against its wheel's RECORD (installed.py).
             try:
-                adopted = installed.install(WHEELHOUSE, MANIFEST, stamp,
-                                            installed.requirement_hashes(requirements))
+                adopted = installed.install(WHEELHOUSE, MANIFEST, stamp, pinned)
             except installed.REFUSALS as exc:
                 say.warn("the saved wheels are not installed without pip: %s" % exc)
-        if adopted:
+        if adopted is not None:
             say.step("requirements.txt is unchanged since the previous build: its %d saved "
                      "wheels are installed without pip, each file checked against its "
                      "wheel's RECORD" % adopted)
@@ -179,7 +164,7 @@ def install_requirements(before):
                      "saved wheels without the network")
     else:
         build_wheels("requirements.txt", ["-r", requirements], pinned)
-    if not adopted:
+    if adopted is None:
         # The wheels were built honouring --no-binary/--only-binary; installing them
         # must not be refused by those same lines.  Nor by hash pins: each wheel was
         # made in this build from files pip checked against them (a wheel compiled
