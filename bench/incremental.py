@@ -14,7 +14,7 @@ downloads or compiles everything) and then incremental (`s2i build
 machine; with several --repository values (builders of two revisions under
 two names), each round does so for each of them in turn.  The host's CA
 bundle is mounted for pip as the test suite does.
-Writes bench/results/incremental.json (every sample) and incremental.md.
+Writes bench/results/incremental.json (every sample) and incremental.md (or --name's).
 """
 
 import argparse
@@ -31,8 +31,7 @@ from typing import Dict, List, Optional, Tuple
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 APPS = os.path.join(ROOT, "tests", "apps")
-RESULTS = os.path.join(HERE, "results", "incremental.json")
-REPORT = os.path.join(HERE, "results", "incremental.md")
+RESULTS = os.path.join(HERE, "results")
 CA = "/etc/ssl/certs/ca-certificates.crt"
 # A real dependency tree: Django and a scientific stack, plus a C extension
 # compiled from its sdist (python-3.11 and newer).
@@ -60,25 +59,43 @@ def apps(work: str) -> Dict[str, str]:
 
 
 def s2i_build(s2i: str, src: str, builder: str, tag: str, incremental: bool,
-              ca_dir: Optional[str]) -> Tuple[float, str]:
+              ca_dir: Optional[str]) -> Tuple[Dict[str, float], str]:
+    """One build: its time in all and in three parts, read off when its lines arrive:
+    before assemble starts (for --incremental: s2i running save-artifacts in the
+    previous image and streaming its tar), assemble, and after (s2i committing the
+    container and removing it), with the log."""
     args = [s2i, "build", "--pull-policy", "never", "--copy", src, builder, tag]
     if incremental:
         args.insert(2, "--incremental")
     if ca_dir:
         args[2:2] = ["-v", "%s:/run/secrets/whiskey-ca" % ca_dir]
     began = time.monotonic()
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
-    elapsed = time.monotonic() - began
-    text = p.stdout.decode("utf-8", "replace")
-    if p.returncode != 0:
+    started = assembled = None
+    lines = []
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as p:
+        assert p.stdout is not None
+        for raw in p.stdout:
+            line = raw.decode("utf-8", "replace")
+            lines.append(line)
+            if started is None and line.startswith("---> "):
+                started = time.monotonic()
+            if "---> Application assembled" in line:
+                assembled = time.monotonic()
+        p.wait(timeout=1800)
+    ended = time.monotonic()
+    text = "".join(lines)
+    if p.returncode != 0 or started is None or assembled is None:
         sys.exit("s2i build of %s failed:\n%s" % (src, text[-3000:]))
-    return elapsed, text
+    return {"total": ended - began, "before": started - began, "assemble": assembled - started,
+            "after": ended - assembled}, text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("variants", nargs="+")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--name", default="incremental",
+                        help="write bench/results/NAME.json and NAME.md (default incremental)")
     parser.add_argument("--repository", action="append",
                         help="the builders' repository (repeatable; default whiskey)")
     opts = parser.parse_args()
@@ -103,36 +120,44 @@ def main() -> None:
                 for _ in range(opts.rounds):
                     for repository in repositories:
                         key = "%s %s %s" % (repository, variant, app)
-                        runs = samples.setdefault(key, {"clean": [], "incremental": []})
+                        runs = samples.setdefault(key, {})
                         builder = "%s:%s" % (repository, variant)
                         tag = "whiskey-bench/incremental-%s:%s-%s" % (app, repository, variant)
                         subprocess.run(["docker", "rmi", "-f", tag], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
                         clean, _ = s2i_build(s2i, src, builder, tag, False, ca_dir)
                         inc, log = s2i_build(s2i, src, builder, tag, True, ca_dir)
-                        runs["clean"].append(round(clean, 2))
-                        runs["incremental"].append(round(inc, 2))
+                        for kind, times in (("clean", clean), ("incremental", inc)):
+                            for part, value in times.items():
+                                runs.setdefault("%s %s" % (kind, part), []).append(round(value, 2))
                         how = [line for line in log.splitlines() if "unchanged since" in line]
                         print("%s: clean %.2f s, incremental %.2f s (%s)"
-                              % (key, clean, inc, how[0][5:] if how else "no reuse"),
-                              file=sys.stderr)
+                              % (key, clean["total"], inc["total"],
+                                 how[0][5:] if how else "no reuse"), file=sys.stderr)
                         subprocess.run(["docker", "rmi", "-f", tag], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
     result = {"s2i": version, "rounds": opts.rounds, "samples": samples,
               "revision": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                          stdout=subprocess.PIPE).stdout.decode().strip()}
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "w") as f:
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, opts.name + ".json"), "w") as f:
         json.dump(result, f, indent=1)
-    lines = ["| builder, variant, app | clean (s, median) | incremental (s, median) | "
-             "clean / incremental |",
-             "|---|---:|---:|---:|"]
+    lines = ["| builder, variant, app | clean (s) | incremental (s) | clean / incremental "
+             "| assemble: clean / incremental (s) | s2i's own part: clean / incremental (s) |",
+             "|---|---:|---:|---:|---:|---:|"]
     for key, s in samples.items():
-        c, i = statistics.median(s["clean"]), statistics.median(s["incremental"])
-        lines.append("| %s | %.2f | %.2f | %.2f× |" % (key, c, i, c / i))
-    report = ("Clean and incremental builds with %s, %d rounds interleaved, revision %s.\n\n%s\n"
+        m = dict((part, statistics.median(values)) for part, values in s.items())
+        c, i = m["clean total"], m["incremental total"]
+        lines.append("| %s | %.2f | %.2f | %.2f× | %.2f / %.2f | %.2f / %.2f |" % (
+            key, c, i, c / i, m["clean assemble"], m["incremental assemble"],
+            m["clean before"] + m["clean after"],
+            m["incremental before"] + m["incremental after"]))
+    report = ("Clean and incremental builds with %s, %d rounds interleaved, revision %s; "
+              "medians.  *s2i's own part*: the time before assemble starts (for an "
+              "incremental build, save-artifacts run in the previous image and its tar "
+              "streamed) and after it ends (the container committed and removed).\n\n%s\n"
               % (version, opts.rounds, result["revision"], "\n".join(lines)))
-    with open(REPORT, "w") as f:
+    with open(os.path.join(RESULTS, opts.name + ".md"), "w") as f:
         f.write(report)
     print(report)
 

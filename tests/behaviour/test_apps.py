@@ -121,6 +121,7 @@ def test_an_unchanged_lock_installs_offline_on_an_incremental_build(run, apps, b
     apps.build(builder, app)  # test_lock_is_installed_exactly's image: the previous one here
     image, logs = apps.build(builder, app, incremental=True, network_mode="none")
     assert "Restoring" in logs and "Pipfile.lock is unchanged since the previous build" in logs
+    assert "Reused: " in logs and "(pinned by Pipfile.lock)" in logs, logs
     assert "Downloading" not in logs
     assert run(image.id).get("/").status == 200
 

@@ -329,6 +329,7 @@ def test_incremental_rebuild_reuses_wheels_without_network(apps, builder, run, c
             "wheel's RECORD") in logs, logs
     assert "Installing requirements.txt" not in logs
     assert "Compiled from source" not in logs and "Downloading" not in logs
+    assert re.search(r"---> Reused: crcmod-1\.7-\S+\.whl \(requirements.txt unchanged\)", logs)
     assert run(image.id).get("/").json() == CRC
 
 
@@ -380,9 +381,12 @@ def test_incremental_rebuild_with_changed_requirements(apps, builder, run, compi
     with open(os.path.join(src, "requirements.txt"), "a") as f:
         f.write("six==1.16.0\n")
     image, logs = apps.build(builder, "compiled", suffix="-inc", incremental=True, src=src)
+    assert ("Not repeating the previous build's install: requirements.txt changed since the "
+            "previous build") in logs, logs
     assert "Building wheels for requirements.txt" in logs
     assert "Compiled from source: crcmod" not in logs  # reused, not compiled again
-    assert "six" in logs
+    assert re.search(r"Reused: crcmod-1\.7-\S+\.whl \(saved by the previous build\)", logs)
+    assert "Downloaded: six-1.16.0-py2.py3-none-any.whl (none saved)" in logs
     assert run(image.id).get("/").json() == CRC
 
 
@@ -421,6 +425,7 @@ def test_a_damaged_saved_wheel_is_rebuilt_not_trusted(apps, builder, run, docker
                            "head -c 200 \"$w\" > /tmp/cut && cat /tmp/cut > \"$w\"; done")
     image, logs = apps.build(builder, "compiled", suffix="-damaged", incremental=True)
     assert "the saved wheel crcmod-1.7-" in logs and "is damaged (" in logs, logs
+    assert "Not repeating the previous build's install: a saved wheel was damaged" in logs
     assert "Compiled from source: crcmod-1.7-" in logs
     assert run(image.id).get("/").json() == CRC
     image, logs = apps.build(builder, "compiled", suffix="-damaged", incremental=True,

@@ -20,7 +20,6 @@ def image(tmp_path, monkeypatch):
                         ("ARTIFACTS", tmp_path / "artifacts"), ("CA_DIR", tmp_path / "no-ca"),
                         ("SETID_ROOT", root)):
         monkeypatch.setattr(assemble, name, str(value))
-    monkeypatch.setattr(assemble, "MANIFEST", str(root / "var" / "wheels" / ".installed"))
     monkeypatch.delenv("WHISKEY_LOCK_FILE", raising=False)
     monkeypatch.chdir(tmp_path)
     return upload

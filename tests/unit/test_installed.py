@@ -10,7 +10,6 @@ import zipfile
 import installed
 import pytest
 
-STAMP = "Python 3.11.2 abc  -"
 INIT = b"VALUE = 1\n"
 
 
@@ -47,12 +46,6 @@ def root(tmp_path, monkeypatch):
     return site, bin_dir, house
 
 
-def manifest(house, *lines):
-    path = house / ".installed"
-    path.write_text("\n".join(["# stamp " + STAMP] + list(lines)) + "\n")
-    return str(path)
-
-
 def installed_files(tmp_path):
     return sorted(os.path.relpath(os.path.join(top, f), str(tmp_path)).replace(os.sep, "/")
                   for top, _, names in os.walk(str(tmp_path)) for f in names
@@ -66,11 +59,12 @@ def test_record_names_the_wheel_of_every_distribution_this_build_installed(root)
     make_wheel(house, "demo")
     (site / "demo-1.0.dist-info").mkdir()
     (site / "demo-1.0.dist-info" / "REQUESTED").write_text("")
-    assert installed.record(str(house), before, STAMP) == [
-        "# stamp " + STAMP, "demo-1.0-py3-none-any.whl requested"]
+    assert installed.record(str(house), before) == ([("demo-1.0-py3-none-any.whl", True)], None)
     (site / "other-2.0.dist-info").mkdir()  # installed, but from no saved wheel
-    assert installed.record(str(house), before, STAMP) is None
-    assert installed.record(str(house), before + ["gone-1.0.dist-info"], STAMP) is None
+    assert installed.record(str(house), before) == (
+        None, "the previous build installed other-2.0.dist-info without a saved wheel")
+    assert installed.record(str(house), before + ["gone-1.0.dist-info"]) == (
+        None, "the previous build changed a distribution of the image's own")
 
 
 def test_install_unpacks_checks_and_writes_scripts_metadata_and_byte_code(tmp_path, root):
@@ -79,8 +73,7 @@ def test_install_unpacks_checks_and_writes_scripts_metadata_and_byte_code(tmp_pa
         "demo/__init__.py": INIT,
         "demo-1.0.data/scripts/tool": b"#!python -u\nprint('tool')\n",
         "demo-1.0.dist-info/entry_points.txt": b"[console_scripts]\ndemo-cli = demo.cli:main.run\n"})
-    n = installed.install(str(house), manifest(house, "demo-1.0-py3-none-any.whl requested"), STAMP)
-    assert n == 1
+    installed.install(str(house), [("demo-1.0-py3-none-any.whl", True)])
     assert installed_files(tmp_path) == [
         "bin/demo-cli", "bin/tool", "lib/python3.11/site-packages/demo-1.0.dist-info/INSTALLER",
         "lib/python3.11/site-packages/demo-1.0.dist-info/METADATA",
@@ -104,13 +97,11 @@ def test_install_unpacks_checks_and_writes_scripts_metadata_and_byte_code(tmp_pa
 
 
 @pytest.mark.parametrize("spoil, reason", [
-    ("stamp", "they were saved for another requirements.txt or Python"),
     ("missing", "demo-1.0-py3-none-any.whl was not saved"),
     ("replaced", "demo/__init__.py does not match its RECORD"),
     ("unrecorded", "demo/evil.pth is not in its RECORD with a hash"),
     ("outside", "it has a file '../../../src/wsgi.py' that would land outside its directory"),
     ("data", "it installs data files (demo-1.0.data/data/x), which only pip places"),
-    ("manifest", "the manifest names '../src/wsgi.py', which is not a wheel's file name"),
     ("entry", "its entry point 'x' = 'os:system; rm' is not module:attribute"),
     ("pinned", "good-1.0-py3-none-any.whl is not one of the hashes requirements.txt pins"),
 ])
@@ -131,13 +122,10 @@ def test_install_changes_nothing_unless_every_wheel_is_sound(tmp_path, root, spo
                  "demo-1.0.dist-info/entry_points.txt": b"[console_scripts]\nx = os:system; rm\n"}
     if spoil != "missing":
         make_wheel(house, "demo", files=files, extra=extra, tamper=tamper)
-    lines = ["good-1.0-py3-none-any.whl", "demo-1.0-py3-none-any.whl"]
-    if spoil == "manifest":
-        lines.append("../src/wsgi.py")
+    entries = [("good-1.0-py3-none-any.whl", False), ("demo-1.0-py3-none-any.whl", True)]
     hashes = {"0" * 64} if spoil == "pinned" else None
-    path = manifest(house, *lines)
     with pytest.raises(installed.Refused) as exc:
-        installed.install(str(house), path, "another stamp" if spoil == "stamp" else STAMP, hashes)
+        installed.install(str(house), entries, hashes)
     assert str(exc.value) == reason
     assert installed_files(tmp_path) == []  # not even the sound wheel's files
 
@@ -162,7 +150,8 @@ def test_a_record_written_on_python_2_is_checked_too(root):
         whl.writestr("demo/__init__.py", data)
         whl.writestr("demo-1.0.dist-info/WHEEL", b"Root-Is-Purelib: true\n")
         whl.writestr("demo-1.0.dist-info/RECORD", record)
-    assert installed.install(str(house), manifest(house, path.name), STAMP) == 1
+    installed.install(str(house), [(path.name, False)])
+    assert (root[0] / "demo" / "__init__.py").read_bytes() == data
     with zipfile.ZipFile(str(path), "w") as whl:
         whl.writestr("demo/__init__.py", data)
         whl.writestr("demo-1.0.dist-info/WHEEL", b"Root-Is-Purelib: true\n")
@@ -183,3 +172,14 @@ def test_requirements_naming_a_path_or_url_are_never_repeated_from_wheels(tmp_pa
     req = tmp_path / "requirements.txt"
     req.write_text(text)
     assert installed.names_only_by_name(str(req)) is by_name
+
+
+def test_byte_code_is_compiled_in_parallel_and_a_file_that_fails_stays_source(tmp_path):
+    paths = []
+    for i in range(450):  # enough for more than one process
+        path = tmp_path / ("m%d.py" % i)
+        path.write_text("X = %d\n" % i if i != 7 else "def broken(:\n")
+        paths.append(str(path))
+    installed.compile_all(paths)
+    made = [p for p in paths if os.path.exists(installed._cached(p))]
+    assert len(made) == 449 and paths[7] not in made

@@ -9,6 +9,7 @@ import sys
 
 import locks
 import pytest
+import wheelhouse
 
 APPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "apps")
 FLASK_SET = {"blinker": "1.9.0", "click": "8.1.8", "flask": "3.1.0", "itsdangerous": "2.2.0",
@@ -284,15 +285,15 @@ def wheel(directory, filename, content=b"wheel bytes"):
     return path, hashlib.sha256(content).hexdigest()
 
 
-def test_reuse_decision(tmp_path):
+def test_reuse_decision(tmp_path, capfd):
     house = tmp_path / "wheels"
     house.mkdir()
     index_wheel, index_hash = wheel(house, "six-1.16.0-py2.py3-none-any.whl")
     built_wheel, _ = wheel(house, "crcmod-1.7-cp311-cp311-linux_x86_64.whl", b"built here")
-    with open(str(house / locks.MANIFEST), "w") as f:
-        json.dump({"interpreter": locks.interpreter(),
-                   "built": {"crcmod-1.7-cp311-cp311-linux_x86_64.whl": H}}, f)
-    built = locks.read_manifest(str(house))
+    manifest = {"interpreter": wheelhouse.interpreter(),
+                "built": {"crcmod-1.7-cp311-cp311-linux_x86_64.whl": H},
+                "checked": sorted(os.listdir(str(house)))}
+    built = manifest["built"]
     six = locks.Pin("six", "1.16.0", [index_hash])
     assert locks.reusable(six, index_wheel, built)
     assert not locks.reusable(locks.Pin("six", "1.16.0", [H]), index_wheel, built)  # other bytes
@@ -300,13 +301,24 @@ def test_reuse_decision(tmp_path):
     crcmod = locks.Pin("crcmod", "1.7", [H])  # the lock has the sdist's hash
     assert locks.reusable(crcmod, built_wheel, built)
     assert not locks.reusable(locks.Pin("crcmod", "1.7", ["b" * 64]), built_wheel, built)
-    reuse, fetch = locks.plan([six, crcmod, locks.Pin("flask", "3.1.0", [H])], str(house))
+    capfd.readouterr()
+    reuse, fetch = locks.plan([six, crcmod, locks.Pin("flask", "3.1.0", [H])], str(house),
+                              manifest, "uv.lock")
     assert reuse == {"six": index_wheel, "crcmod": built_wheel}
     assert [p.name for p in fetch] == ["flask"]
-    # Wheels saved by another interpreter are not reused at all.
-    with open(str(house / locks.MANIFEST), "w") as f:
-        json.dump({"interpreter": "2.7.18 linux2 ", "built": {}}, f)
-    assert locks.plan([six], str(house)) == ({}, [six])
+    assert capfd.readouterr().err.splitlines() == [
+        "---> Reused: six-1.16.0-py2.py3-none-any.whl (pinned by uv.lock)",
+        "---> Reused: crcmod-1.7-cp311-cp311-linux_x86_64.whl (pinned by uv.lock)"]
+    # A saved wheel of another version or other bytes is named, with why.
+    reuse, fetch = locks.plan([locks.Pin("six", "1.17.0", [H]), locks.Pin("crcmod", "1.7", ["c" * 64])],
+                              str(house), manifest, "uv.lock")
+    assert reuse == {} and len(fetch) == 2
+    assert capfd.readouterr().err.splitlines() == [
+        "---> Not reused: six-1.16.0-py2.py3-none-any.whl (uv.lock pins six 1.17.0)",
+        "---> Not reused: crcmod-1.7-cp311-cp311-linux_x86_64.whl (uv.lock pins crcmod 1.7 "
+        "with other hashes)"]
+    # Wheels saved by another interpreter are not reused at all (load() gives {}).
+    assert locks.plan([six], str(house), {"checked": manifest["checked"]}, "uv.lock") == ({}, [six])
 
 
 def test_save_keeps_exactly_the_locked_wheels(tmp_path):
@@ -317,11 +329,15 @@ def test_save_keeps_exactly_the_locked_wheels(tmp_path):
     (house / ".requirements").write_text("stamp\n")
     fresh, _ = wheel(tmp_path, "crcmod-1.7-cp311-cp311-linux_x86_64.whl")
     placed = locks.save(str(house), {"six": keep, "crcmod": fresh},
-                        {"crcmod-1.7-cp311-cp311-linux_x86_64.whl": H})
+                        {"crcmod-1.7-cp311-cp311-linux_x86_64.whl": H, "gone.whl": H},
+                        "uv.lock sha256:ab")
     assert sorted(os.listdir(str(house))) == [
-        ".locked", "crcmod-1.7-cp311-cp311-linux_x86_64.whl", "six-1.16.0-py2.py3-none-any.whl"]
+        ".manifest.json", "crcmod-1.7-cp311-cp311-linux_x86_64.whl",
+        "six-1.16.0-py2.py3-none-any.whl"]
     assert [os.path.basename(p) for p in placed] == sorted(os.listdir(str(house)))[1:]
-    assert locks.read_manifest(str(house)) == {"crcmod-1.7-cp311-cp311-linux_x86_64.whl": H}
+    saved = wheelhouse.load(str(house))
+    assert saved["built"] == {"crcmod-1.7-cp311-cp311-linux_x86_64.whl": H}
+    assert saved["source"] == "uv.lock sha256:ab" and saved["installed"] is None
 
 
 # -- malformed locks: one line naming the file, never a traceback, nothing injected ----------------

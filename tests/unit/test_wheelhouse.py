@@ -1,9 +1,12 @@
-"""root/usr/libexec/whiskey/wheelhouse.py: saved wheels are checked before a build trusts them."""
+"""root/usr/libexec/whiskey/wheelhouse.py: what one build hands to the next, checked
+before it is trusted, and said per distribution in the build log."""
 
 import base64
 import hashlib
+import json
 import zipfile
 
+import pytest
 import wheelhouse
 
 
@@ -31,18 +34,78 @@ def wheel(path, name="demo", damaged=None, method=zipfile.ZIP_DEFLATED):
     return path
 
 
-def test_sound_wheels_and_the_stamp_are_restored(tmp_path):
+def manifest(directory, **fields):
+    data = {"interpreter": wheelhouse.interpreter(), "source": "requirements.txt sha256:ab",
+            "installed": [["demo-1.0-py3-none-any.whl", True]], "not_repeatable": None,
+            "built": {}}
+    data.update(fields)
+    (directory / wheelhouse.MANIFEST).write_text(json.dumps(data))
+
+
+def test_sound_wheels_and_the_manifest_are_restored(tmp_path):
     saved, house = tmp_path / "saved", tmp_path / "house"
     saved.mkdir()
     wheel(saved / "demo-1.0-py3-none-any.whl")
-    (saved / ".requirements").write_text("Python 3.11.2 abc\n")
+    manifest(saved)
+    (saved / "stray.txt").write_text("not a wheel")
     warnings = []
-    assert wheelhouse.restore(str(saved), str(house), warnings.append) == (1, 0)
-    assert sorted(p.name for p in house.iterdir()) == [".requirements", "demo-1.0-py3-none-any.whl"]
+    restored = wheelhouse.restore(str(saved), str(house), warnings.append)
+    assert restored["checked"] == ["demo-1.0-py3-none-any.whl"] and restored["damaged"] == []
+    assert restored["installed"] == [["demo-1.0-py3-none-any.whl", True]]
+    assert sorted(p.name for p in house.iterdir()) == [".manifest.json", "demo-1.0-py3-none-any.whl"]
     assert warnings == []
+    assert wheelhouse.why_not_repeated(restored, "requirements.txt sha256:ab") is None
+    assert wheelhouse.why_not_repeated(restored, "requirements.txt sha256:cd") == (
+        "requirements.txt changed since the previous build")
+    assert wheelhouse.why_not_repeated(restored, "Pipfile.lock sha256:ab") == (
+        "the previous build installed from requirements.txt")
 
 
-def test_damaged_wheels_are_dropped_by_name_and_the_stamp_with_them(tmp_path):
+@pytest.mark.parametrize("fields, left", [
+    ({"interpreter": "2.7.18 linux2 "}, {}),  # another Python's: nothing of it is taken
+    ({"installed": [["../src/wsgi.py", True]]}, {"installed": None}),
+    ({"installed": "demo-1.0-py3-none-any.whl"}, {"installed": None}),
+    ({"built": {"x.whl": 1}}, {"built": {}}),
+    ({"source": ["requirements.txt"]}, {"source": None}),
+])
+def test_a_manifest_that_is_not_this_pythons_or_not_well_formed_is_not_followed(
+        tmp_path, fields, left):
+    manifest(tmp_path, **fields)
+    loaded = wheelhouse.load(str(tmp_path))
+    if not left:
+        assert loaded == {}
+    for key, value in left.items():
+        assert loaded[key] == value
+    assert wheelhouse.why_not_repeated(loaded, "requirements.txt sha256:ab") is not None \
+        or "built" in fields
+    (tmp_path / wheelhouse.MANIFEST).write_text("{not json")
+    assert wheelhouse.load(str(tmp_path)) == {}
+
+
+def test_says_per_distribution_what_was_reused_downloaded_compiled_or_dropped(tmp_path):
+    offered, fresh = tmp_path / "offered", tmp_path / "fresh"
+    offered.mkdir()
+    fresh.mkdir()
+    for directory in (offered, fresh):
+        wheel(directory / "same-1.0-py3-none-any.whl", "same")
+    (offered / "gone-1.0-py3-none-any.whl").write_bytes(b"x")
+    (offered / "crcmod-1.6-cp311-cp311-linux_x86_64.whl").write_bytes(b"x")
+    (fresh / "crcmod-1.7-cp311-cp311-linux_x86_64.whl").write_bytes(b"y")
+    (fresh / "new-2.0-py3-none-any.whl").write_bytes(b"y")
+    said = []
+    wheelhouse.says(str(offered), str(fresh), said.append)
+    assert said == [
+        "Compiled from source: crcmod-1.7-cp311-cp311-linux_x86_64.whl (the previous build "
+        "saved crcmod-1.6-cp311-cp311-linux_x86_64.whl)",
+        "Downloaded: new-2.0-py3-none-any.whl (none saved)",
+        "Reused: same-1.0-py3-none-any.whl (saved by the previous build)",
+        "Dropped: gone-1.0-py3-none-any.whl (no longer required)"]
+    said = []  # a clean build: only what was compiled is named
+    wheelhouse.says(str(tmp_path / "none"), str(fresh), said.append)
+    assert said == ["Compiled from source: crcmod-1.7-cp311-cp311-linux_x86_64.whl"]
+
+
+def test_damaged_wheels_are_dropped_by_name_and_the_install_is_not_repeated(tmp_path):
     saved, house = tmp_path / "saved", tmp_path / "house"
     saved.mkdir()
     wheel(saved / "good-1.0-py3-none-any.whl", "good")
@@ -56,10 +119,13 @@ def test_damaged_wheels_are_dropped_by_name_and_the_stamp_with_them(tmp_path):
     wheel(saved / "unrecorded-1.0-py3-none-any.whl", "unrecorded", damaged="unrecorded")
     wheel(saved / "replaced-1.0-py3-none-any.whl", "replaced", damaged="replaced")
     (saved / "linked-1.0-py3-none-any.whl").symlink_to(saved / "good-1.0-py3-none-any.whl")
-    (saved / ".requirements").write_text("Python 3.11.2 abc\n")
+    manifest(saved)
     warnings = []
-    assert wheelhouse.restore(str(saved), str(house), warnings.append) == (1, 6)
-    assert sorted(p.name for p in house.iterdir()) == ["good-1.0-py3-none-any.whl"]
+    restored = wheelhouse.restore(str(saved), str(house), warnings.append)
+    assert restored["checked"] == ["good-1.0-py3-none-any.whl"] and len(restored["damaged"]) == 6
+    assert wheelhouse.why_not_repeated(restored, "requirements.txt sha256:ab") == (
+        "a saved wheel was damaged")
+    assert sorted(p.name for p in house.iterdir()) == [".manifest.json", "good-1.0-py3-none-any.whl"]
     said = "\n".join(warnings)
     assert "cut-1.0-cp311-cp311-linux_x86_64.whl is damaged (it is not a readable zip file" in said
     assert "flipped-1.0-py3-none-any.whl is damaged (flipped/__init__.py fails its CRC check)" in said

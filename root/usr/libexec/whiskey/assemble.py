@@ -34,7 +34,6 @@ SOURCE = "/tmp/src"
 ARTIFACTS = "/tmp/artifacts"
 CA_DIR = "/run/secrets/whiskey-ca"
 SETID_ROOT = "/"  # where no setuid or setgid file may be after the build
-MANIFEST = os.path.join(WHEELHOUSE, ".installed")  # installed.py's, for requirements.txt
 
 
 class Failed(Exception):
@@ -91,8 +90,9 @@ def extra_ca_bundle():
 def build_wheels(what, pip_args, pinned=None):
     """A wheel for everything pip_args resolve to, into the wheelhouse that
     save-artifacts hands to the next build (replacing what was there: no stale
-    versions pile up).  pip's own cache is not used (it would only add a second
-    copy to the image).
+    versions pile up), saying per distribution what was reused, downloaded or
+    compiled (wheelhouse.says).  pip's own cache is not used (it would only add a
+    second copy to the image).
 
     With hash pins (`pinned`), pip checks every file it takes against them,
     saved wheels included: only a saved wheel whose hash is pinned (one from the
@@ -103,22 +103,15 @@ def build_wheels(what, pip_args, pinned=None):
     links = WHEELHOUSE
     if pinned:
         links = tempfile.mkdtemp()
-        for name in sorted(os.listdir(WHEELHOUSE)):
-            if not name.endswith(".whl"):
-                continue
-            if locks.sha256_of(os.path.join(WHEELHOUSE, name)) in pinned:
+        for name in wheelhouse.wheels(WHEELHOUSE):
+            if installed.sha256_of(os.path.join(WHEELHOUSE, name)) in pinned:
                 shutil.copyfile(os.path.join(WHEELHOUSE, name), os.path.join(links, name))
             else:
                 say.step("Not reused: %s (requirements.txt pins hashes, and this wheel's is not "
                          "among them)" % name)
     pip(["wheel", "--no-cache-dir", "--find-links", links, "--wheel-dir", fresh] + pip_args,
         "pip could not build %s (its message is above)" % what)
-    # Name what was compiled here (a wheel tagged for this machine, not a
-    # manylinux or pure-Python one, and not offered as saved): the slow part that
-    # an incremental build saves.  pip's own wording differs by version.
-    for name in sorted(os.listdir(fresh)):
-        if re.search(r"-linux_[^-]+\.whl$", name) and not os.path.exists(os.path.join(links, name)):
-            say.step("Compiled from source: %s" % name)
+    wheelhouse.says(WHEELHOUSE, fresh, say.step)
     if links != WHEELHOUSE:
         shutil.rmtree(links, ignore_errors=True)
     shutil.rmtree(WHEELHOUSE, ignore_errors=True)
@@ -133,38 +126,39 @@ def remove(path):
         pass
 
 
-def install_requirements(before):
+def install_requirements(manifest, before):
+    """requirements.txt: the previous build's install repeated without pip when it and
+    the interpreter are unchanged (installed.py); else pip, offered the saved wheels."""
     requirements = "requirements.txt"
     # pip-compile --generate-hashes and the like: pip's hash-checking mode.
     pinned = installed.requirement_hashes(requirements)
-    stamp = "Python %s %s  -" % (platform.python_version(), locks.sha256_of(requirements))
-    try:
-        with open(os.path.join(WHEELHOUSE, wheelhouse.STAMP)) as f:
-            saved = f.read().strip()
-    except (IOError, OSError):
-        saved = ""
-    adopted = None  # how many saved wheels installed.py installed, when it did
-    if stamp == saved:
-        if os.path.isfile(MANIFEST):
-            # The wheels the previous build installed, unpacked without pip, every file
-            # checked against its wheel's RECORD (installed.py).
-            try:
-                adopted = installed.install(WHEELHOUSE, MANIFEST, stamp, pinned)
-            except installed.REFUSALS as exc:
-                say.warn("the saved wheels are not installed without pip: %s" % exc)
-        if adopted is not None:
-            say.step("requirements.txt is unchanged since the previous build: its %d saved "
-                     "wheels are installed without pip, each file checked against its "
-                     "wheel's RECORD" % adopted)
-        elif pinned:
+    source = wheelhouse.source(requirements)
+    why = wheelhouse.why_not_repeated(manifest, source)
+    entries = manifest.get("installed") if why is None else None
+    if entries is not None:
+        try:
+            installed.install(WHEELHOUSE, entries, pinned, checked=manifest["checked"])
+        except installed.REFUSALS as exc:
+            say.warn("the saved wheels are not installed without pip: %s" % exc)
+            entries = None
+    if entries is not None:
+        for name, _ in entries:
+            say.step("Reused: %s (requirements.txt unchanged)" % name)
+        say.step("requirements.txt is unchanged since the previous build: its %d saved "
+                 "wheels are installed without pip, each file checked against its "
+                 "wheel's RECORD" % len(entries))
+    else:
+        offline = manifest.get("source") == source and not manifest.get("damaged") \
+            and not pinned
+        if offline:
+            say.step("requirements.txt is unchanged since the previous build: pip installs "
+                     "its saved wheels without the network (%s)"
+                     % (why or "they are not installed without pip"))
+        else:
+            if manifest:
+                say.step("Not repeating the previous build's install: %s" % why)
             # A saved wheel that does not match a pin is made again, not installed unchecked.
             build_wheels("requirements.txt", ["-r", requirements], pinned)
-        else:
-            say.step("requirements.txt is unchanged since the previous build: installing its "
-                     "saved wheels without the network")
-    else:
-        build_wheels("requirements.txt", ["-r", requirements], pinned)
-    if adopted is None:
         # The wheels were built honouring --no-binary/--only-binary; installing them
         # must not be refused by those same lines.  Nor by hash pins: each wheel was
         # made in this build from files pip checked against them (a wheel compiled
@@ -181,15 +175,12 @@ def install_requirements(before):
                  "-r", installable], "pip install -r requirements.txt failed (its message is above)")
         finally:
             remove(installable)
-    with open(os.path.join(WHEELHOUSE, wheelhouse.STAMP), "w") as f:
-        f.write(stamp + "\n")
-    # What this build installed, for the next incremental build to reuse.
-    lines = installed.record(WHEELHOUSE, before, stamp)
-    if lines is None or not installed.names_only_by_name(requirements):
-        remove(MANIFEST)
-    else:
-        with open(MANIFEST, "w") as f:
-            f.write("\n".join(lines) + "\n")
+    # What this build installed, for the next incremental build to repeat.
+    entries, not_repeatable = installed.record(WHEELHOUSE, before)
+    if entries is not None and not installed.names_only_by_name(requirements):
+        entries, not_repeatable = None, ("requirements.txt names a directory, file or URL, or "
+                                         "another requirements file")
+    wheelhouse.save(WHEELHOUSE, source, entries, not_repeatable)
 
 
 def install_project():
@@ -202,7 +193,7 @@ def install_project():
                     if f.endswith(".whl"))
     pip(["install", "--no-cache-dir", "--no-index", "--find-links", WHEELHOUSE] + wheels,
         "pip could not install the project (its message is above)")
-    remove(MANIFEST)
+    wheelhouse.save(WHEELHOUSE, None, None, "a project is built and installed by pip every time")
 
 
 def setid_files(top):
@@ -237,12 +228,13 @@ def assemble():
     if not os.path.isdir(WHEELHOUSE):
         os.makedirs(WHEELHOUSE)
     saved = os.path.join(ARTIFACTS, "wheels")
+    manifest = {}
     if os.path.isdir(saved):
         try:
-            restored, _ = wheelhouse.restore(saved, WHEELHOUSE, say.warn)
+            manifest = wheelhouse.restore(saved, WHEELHOUSE, say.warn)
         except (IOError, OSError) as exc:
             raise Failed("cannot restore the wheels saved by the previous build: %s" % exc)
-        say.step("Restoring %d wheels from the previous build" % restored)
+        say.step("Restoring %d wheels from the previous build" % len(manifest["checked"]))
 
     run_hook("pre-build")
 
@@ -253,15 +245,15 @@ def assemble():
     if bundle:
         os.environ["PIP_CERT"] = bundle
     try:
-        install()
+        install(manifest)
     finally:
         if bundle:
             remove(bundle)
 
 
-def install():
-    """Install what the application's dependency file says, then run the build hook
-    and check the result."""
+def install(manifest):
+    """Install what the application's dependency file says (manifest: what the previous
+    build handed on, wheelhouse.restore), then run the build hook and check the result."""
     try:
         kind = layout.kind(APP_SRC)
         for warning in layout.unused(APP_SRC, os.environ):
@@ -276,12 +268,11 @@ def install():
         # pylock.toml, uv.lock, poetry.lock or Pipfile.lock: locks.py installs exactly
         # what it pins, hash-checked, reusing the saved wheels that match.
         try:
-            locks.install(APP_SRC, WHEELHOUSE, os.environ)
+            locks.install(APP_SRC, WHEELHOUSE, os.environ, manifest)
         except locks.LockError as exc:
             raise Failed(str(exc))
-        remove(MANIFEST)
     elif kind == "requirements":
-        install_requirements(before)
+        install_requirements(manifest, before)
     elif kind == "project":
         install_project()
 

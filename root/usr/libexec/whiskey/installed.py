@@ -1,33 +1,15 @@
-"""What a build installed, installed again by the next incremental build from
-the saved wheels alone.
+"""The previous build's install, repeated from its saved wheels alone, without pip.
 
-When requirements.txt is unchanged, the next build needs exactly the
-distributions this one installed.  Instead of running pip on the saved wheels
-(most of an incremental build's time goes to pip starting and resolving), it
-unpacks those wheels itself.  Nothing installed by the previous build is
-taken: every file comes out of a wheel and must match that wheel's RECORD,
-only into site-packages and bin/; console scripts and byte code are made
-anew, and the application's own files (src/) never come from the previous
-image.  What the wheels themselves are trusted for is said in the README
-("What an incremental build trusts").
-
-``python installed.py before``
-    print the distributions (``*.dist-info`` / ``*.egg-info``) already in
-    site-packages: the image's own, before this build installs anything.
-``python installed.py record WHEELHOUSE BEFORE STAMP [REQUIREMENTS]``
-    print a manifest of the wheels in WHEELHOUSE that the distributions
-    installed since BEFORE came from: the stamp on the first line, then one
-    wheel file name a line (followed by `` requested`` where pip marked the
-    distribution as asked for).  Prints nothing (and exits 3) when a
-    distribution of BEFORE went away or changed (the app pinned another
-    version of one of the image's own), one has no saved wheel, or
-    REQUIREMENTS names a directory, file or URL rather than a package.
-``python installed.py install WHEELHOUSE MANIFEST STAMP [HASHES]``
-    install the manifest's wheels from WHEELHOUSE into this interpreter's
-    site-packages and scripts directory, if the manifest's stamp is STAMP and
-    every wheel is there, sound and installable here (and, given a file of
-    HASHES, one of them: a hash-pinned requirements.txt); otherwise change
-    nothing, say why on stderr and exit 1.  Prints how many were installed.
+When requirements.txt (and the interpreter) is unchanged, the next build needs
+exactly the distributions this one installed (record() lists them for the
+manifest, wheelhouse.py).  Instead of running pip on the saved wheels (pip
+starting and resolving is most of such a build's time), install() unpacks them
+itself.  Nothing installed by the previous build is taken: every file comes out
+of a wheel and must match that wheel's RECORD (check()), only into
+site-packages and bin/; console scripts, metadata and byte code are made anew,
+and the application's own files (src/) never come from the previous image.
+What the wheels themselves are trusted for is said in the README ("What an
+incremental build trusts").
 
 Runs on every interpreter whiskey ships (2.7, 3.3 to 3.x): standard library only.
 """
@@ -43,11 +25,8 @@ import sysconfig
 import tempfile
 import zipfile
 
-from locks import sha256_of
-
-STAMP_PREFIX = "# stamp "
 # A wheel's file name: name-version(-build)?-python-abi-platform.whl, nothing else.
-_WHEEL_FILE = re.compile(r"^[A-Za-z0-9_.]+-[A-Za-z0-9_.!+]+(-[0-9][A-Za-z0-9_.]*)?"
+WHEEL_FILE = re.compile(r"^[A-Za-z0-9_.]+-[A-Za-z0-9_.!+]+(-[0-9][A-Za-z0-9_.]*)?"
                          r"-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+\.whl$")
 _DIST_INFO = re.compile(r"^[A-Za-z0-9_.]+-[A-Za-z0-9_.!+]+\.dist-info$")
 _ENTRY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
@@ -58,6 +37,14 @@ _SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 
 class Refused(ValueError):
     pass
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def site_packages():
@@ -189,23 +176,22 @@ def names_only_by_name(requirements):
     return _NOT_BY_NAME.search(re.sub(r"(?m)#.*$", "", text)) is None
 
 
-def record(wheelhouse, before, stamp, site=None):
-    """The manifest lines (stamp first), or None when the build cannot be
-    repeated from saved wheels alone."""
+def record(wheelhouse, before, site=None):
+    """([(wheel file, asked for by name)] this build installed since before, None), or
+    (None, why) when the install cannot be repeated from saved wheels alone."""
     site = site or site_packages()
     now = distributions(site)
     if not set(before) <= set(now):
-        return None
+        return None, "the previous build changed a distribution of the image's own"
     wheels = wheels_by_dist_info(wheelhouse)
-    lines = [STAMP_PREFIX + stamp]
+    entries = []
     for dist in now:
         if dist in before:
             continue
         if dist not in wheels:
-            return None  # not installed from a saved wheel: pip installs it next time too
-        requested = os.path.exists(os.path.join(site, dist, "REQUESTED"))
-        lines.append(wheels[dist] + (" requested" if requested else ""))
-    return lines
+            return None, "the previous build installed %s without a saved wheel" % dist
+        entries.append((wheels[dist], os.path.exists(os.path.join(site, dist, "REQUESTED"))))
+    return entries, None
 
 
 # -- install --------------------------------------------------------------------------
@@ -278,19 +264,21 @@ class Plan(object):
         return final
 
 
-def _stage_wheel(path, requested, plan, hashes):
-    """Stage one wheel's files, scripts and metadata; its dist-info name."""
+def _stage_wheel(path, requested, plan, hashes, checked):
+    """Stage one wheel's files, scripts and metadata; its dist-info name.  Every member
+    is checked against the wheel's RECORD unless the wheel is `checked` already."""
     if hashes is not None and sha256_of(path) not in hashes:
         raise Refused("%s is not one of the hashes requirements.txt pins" % os.path.basename(path))
     paths = {"purelib": plan.site, "platlib": plan.site, "scripts": plan.bin_dir}
     executable = sys.executable
-    written = []  # (final path, data)
+    written = []  # (final path, data, sha256 digest from the wheel's RECORD or None)
     try:
         whl = zipfile.ZipFile(path)
     except (zipfile.BadZipfile, IOError, OSError) as exc:
         raise Refused("%s is not a readable wheel (%s)" % (os.path.basename(path), exc))
     with whl:
-        info = check(whl)
+        info = dist_info_of(whl) if checked else check(whl)
+        recorded = _wheel_record(whl, info)
         wheel_meta = whl.read(info + "/WHEEL").decode("utf-8")
         purelib = re.search(r"(?im)^Root-Is-Purelib:\s*true\s*$", wheel_meta) is not None
         paths["root"] = paths["purelib" if purelib else "platlib"]
@@ -301,26 +289,30 @@ def _stage_wheel(path, requested, plan, hashes):
                 continue
             directory, rel = destination(member.filename, info, paths)
             data = whl.read(member)
-            mode = 0o644
+            mode, digest = 0o644, recorded.get(member.filename)
             if directory == plan.bin_dir:
-                data, mode = _rewrite_shebang(data, executable), 0o755
+                data, mode, digest = _rewrite_shebang(data, executable), 0o755, None
             elif (member.external_attr >> 16) & 0o111:
                 mode = 0o755
-            written.append((plan.stage(os.path.join(directory, *rel.split("/")), data, mode), data))
+            if digest and digest[0] != "sha256":
+                digest = None
+            final = plan.stage(os.path.join(directory, *rel.split("/")), data, mode)
+            written.append((final, data, digest and digest[1]))
         entry_points = info + "/entry_points.txt"
         scripts = _entry_points(whl.read(entry_points).decode("utf-8")) \
             if entry_points in whl.namelist() else []
     for name, module, attribute in scripts:
         data = (SCRIPT % {"executable": executable, "module": module,
                           "first": attribute.split(".")[0], "attribute": attribute}).encode("utf-8")
-        written.append((plan.stage(os.path.join(plan.bin_dir, name), data, 0o755), data))
+        written.append((plan.stage(os.path.join(plan.bin_dir, name), data, 0o755), data, None))
     extra = [("INSTALLER", b"pip\n")] + ([("REQUESTED", b"")] if requested else [])
     for name, data in extra:
-        written.append((plan.stage(os.path.join(plan.site, info, name), data, 0o644), data))
+        written.append((plan.stage(os.path.join(plan.site, info, name), data, 0o644), data, None))
     lines = []
-    for final, data in written:
+    for final, data, digest in written:
         rel = os.path.relpath(final, plan.site).replace(os.sep, "/")
-        lines.append("%s,sha256=%s,%d" % (rel, _b64(hashlib.sha256(data).digest()), len(data)))
+        lines.append("%s,sha256=%s,%d" % (rel, digest or _b64(hashlib.sha256(data).digest()),
+                                          len(data)))
         if final.endswith(".py") and final.startswith(plan.site + os.sep):
             lines.append("%s,," % os.path.relpath(_cached(final), plan.site).replace(os.sep, "/"))
     lines.append("%s/RECORD,," % info)
@@ -329,26 +321,13 @@ def _stage_wheel(path, requested, plan, hashes):
     return info
 
 
-def _read_manifest(manifest, stamp):
-    with open(manifest) as f:
-        lines = [line.rstrip("\n") for line in f if line.strip()]
-    if not lines or lines[0] != STAMP_PREFIX + stamp:
-        raise Refused("they were saved for another requirements.txt or Python")
-    entries = []
-    for line in lines[1:]:
-        name, _, flag = line.partition(" ")
-        if not _WHEEL_FILE.match(name) or flag not in ("", "requested"):
-            raise Refused("the manifest names %r, which is not a wheel's file name" % line)
-        entries.append((name, flag == "requested"))
-    return entries
-
-
-def install(wheelhouse, manifest, stamp, hashes=None, site=None, bin_dir=None):
-    """Install the manifest's wheels; the number installed.  Refused (nothing
-    changed) unless every one is there and sound."""
+def install(wheelhouse, entries, hashes=None, checked=(), site=None, bin_dir=None):
+    """Install the wheels of entries ([(wheel file, asked for by name)]) from wheelhouse,
+    and compile their byte code.  Refused (nothing changed) unless every one is there,
+    sound (members of the wheels in checked were checked already) and, given a set of
+    sha256 hashes (a hash-pinned requirements.txt), one of them."""
     site = site or site_packages()
     bin_dir = bin_dir or sysconfig.get_paths()["scripts"]
-    entries = _read_manifest(manifest, stamp)
     installed = set(distributions(site))
     staging = tempfile.mkdtemp(prefix=".whiskey-staging-", dir=os.path.dirname(wheelhouse))
     try:
@@ -357,19 +336,46 @@ def install(wheelhouse, manifest, stamp, hashes=None, site=None, bin_dir=None):
             path = os.path.join(wheelhouse, name)
             if not os.path.isfile(path) or os.path.islink(path):
                 raise Refused("%s was not saved" % name)
-            info = _stage_wheel(path, requested, plan, hashes)
+            info = _stage_wheel(path, requested, plan, hashes, name in checked)
             if info in installed:
                 raise Refused("%s is installed already" % info)
         _place(plan.files)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for _, final in plan.files:
-        if final.endswith(".py") and final.startswith(site + os.sep):
+    compile_all([final for _, final in plan.files
+                 if final.endswith(".py") and final.startswith(site + os.sep)])
+
+
+def compile_all(paths):
+    """Byte-compile paths as pip does (a file this Python cannot compile stays source
+    only), spread over one forked process per processor: most of the time an unchanged
+    install takes, and it parallelises."""
+    try:
+        jobs = max(1, min(int(os.sysconf("SC_NPROCESSORS_ONLN")), 8, len(paths) // 200))
+    except (ValueError, OSError):
+        jobs = 1
+    sys.stdout.flush()
+    sys.stderr.flush()  # a child must not write the parent's buffered output again
+    children = []
+    for job in range(1, jobs):
+        pid = os.fork()
+        if pid == 0:
             try:
-                py_compile.compile(final, doraise=True)
-            except (py_compile.PyCompileError, SyntaxError, IOError, OSError, UnicodeError):
-                pass  # as pip: a file this Python cannot compile stays source only
-    return len(entries)
+                _compile(paths[job::jobs])
+            finally:
+                os._exit(0)
+        children.append(pid)
+    _compile(paths[0::jobs])
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
+def _compile(paths):
+    for path in paths:
+        try:
+            py_compile.compile(path, doraise=True)
+        except (py_compile.PyCompileError, SyntaxError, IOError, OSError, UnicodeError):
+            pass
 
 
 def _place(files):

@@ -34,7 +34,6 @@ before that).  No uv, Poetry or pipenv is needed.  Errors are one line,
 ``whiskey: ERROR: ...``, and exit status 1.
 """
 
-import hashlib
 import json
 import numbers
 import os
@@ -46,9 +45,10 @@ import tempfile
 
 import say
 import tomlfile
+import wheelhouse
+from installed import sha256_of
 from tomlfile import TEXT
-
-MANIFEST = ".locked"  # in the wheelhouse: which wheels were built here from which sdist
+from wheelhouse import canonical
 
 
 class LockError(Exception):
@@ -251,11 +251,6 @@ def read_lock(path):
     if not isinstance(data, dict):
         raise LockError("%s: the top level is %s, not a table" % (name, _kind(data)))
     return data
-
-
-def canonical(name):
-    """PEP 503 name: 'Flask_Login' -> 'flask-login'."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def same_version(a, b):
@@ -717,62 +712,38 @@ def disagreement(a, b):
 
 # -- the wheelhouse -----------------------------------------------------------------
 
-def interpreter():
-    """What a saved wheel must have been made for (the manifest records it)."""
-    return "%s %s %s" % (sys.version.split()[0], sys.platform, getattr(sys, "abiflags", ""))
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def wheel_name_version(filename):
-    """('flask', '3.1.0') from 'flask-3.1.0-py3-none-any.whl'; None if not a wheel."""
-    parts = filename[:-len(".whl")].split("-") if filename.endswith(".whl") else []
-    if len(parts) < 5:
-        return None
-    return canonical(parts[0]), parts[1]
-
-
-def read_manifest(wheelhouse):
-    """{wheel file: sha256 of the sdist it was built from} if made by this interpreter."""
-    try:
-        with open(os.path.join(wheelhouse, MANIFEST)) as f:
-            manifest = json.load(f)
-    except (IOError, OSError, ValueError):
-        return None
-    if manifest.get("interpreter") != interpreter():
-        return None
-    return manifest.get("built", {})
-
-
 def reusable(pin, path, built):
     """Whether the saved wheel at path installs pin exactly: same name and
     version, and either its own sha256 is in the lock, or it was built here
-    from an sdist whose sha256 is in the lock (built: the manifest)."""
-    found = wheel_name_version(os.path.basename(path))
+    from an sdist whose sha256 is in the lock (built: the manifest's)."""
+    found = wheelhouse.name_version(os.path.basename(path))
     if found is None or found[0] != pin.name or not same_version(found[1], pin.version):
         return False
     return sha256_of(path) in pin.hashes or built.get(os.path.basename(path)) in pin.hashes
 
 
-def plan(pins, wheelhouse):
-    """({pin name: saved wheel path}, [pins to fetch])."""
-    built = read_manifest(wheelhouse)
+def plan(pins, house, manifest, lock):
+    """({pin name: saved wheel path}, [pins to fetch]), saying per distribution what is
+    reused and which saved wheel is not, and why.  manifest: what the previous build
+    handed on (wheelhouse.restore); wheels another interpreter saved are not reused."""
     saved = []
-    if built is not None and os.path.isdir(wheelhouse):
-        saved = sorted(os.path.join(wheelhouse, f) for f in os.listdir(wheelhouse) if f.endswith(".whl"))
+    if manifest.get("interpreter"):
+        saved = [os.path.join(house, f) for f in manifest.get("checked", [])]
+    built = manifest.get("built") or {}
     reuse, fetch = {}, []
     for pin in pins:
         match = [path for path in saved if reusable(pin, path, built)]
         if match:
             reuse[pin.name] = match[0]
-        else:
-            fetch.append(pin)
+            log("Reused: %s (pinned by %s)" % (os.path.basename(match[0]), lock))
+            continue
+        fetch.append(pin)
+        for path in saved:
+            found = wheelhouse.name_version(os.path.basename(path))
+            if found and found[0] == pin.name:
+                log("Not reused: %s (%s pins %s %s%s)"
+                    % (os.path.basename(path), lock, pin.name, pin.version,
+                       " with other hashes" if same_version(found[1], pin.version) else ""))
     return reuse, fetch
 
 
@@ -809,7 +780,7 @@ def fetch(pins, lock, work):
         log("Building a wheel for %s %s from its sdist" % (pin.name, pin.version))
         pip("wheel", "--no-cache-dir", "--no-deps", "--wheel-dir", out, path)
         wheel = [f for f in os.listdir(out) if f.endswith(".whl")][0]
-        if "-linux_" in wheel:
+        if wheelhouse.compiled_here(wheel):
             log("Compiled from source: %s" % wheel)
         wheels[pin.name] = os.path.join(out, wheel)
         built[wheel] = sha256_of(path)
@@ -819,39 +790,38 @@ def fetch(pins, lock, work):
     return wheels, built
 
 
-def save(wheelhouse, wheels, built):
-    """Make the wheelhouse exactly these wheels (no stale versions) plus the manifest."""
+def save(house, wheels, built, source):
+    """Make the wheelhouse exactly these wheels (no stale versions) plus the manifest
+    (built: {wheel file: sdist sha256}, this build's and the previous one's)."""
     keep = set(os.path.basename(path) for path in wheels.values())
-    old = read_manifest(wheelhouse) or {}
-    if not os.path.isdir(wheelhouse):
-        os.makedirs(wheelhouse)
-    for filename in os.listdir(wheelhouse):
+    if not os.path.isdir(house):
+        os.makedirs(house)
+    for filename in os.listdir(house):
         if filename not in keep:
-            path = os.path.join(wheelhouse, filename)
+            path = os.path.join(house, filename)
             if os.path.isdir(path):
                 shutil.rmtree(path)
             else:
                 os.remove(path)
     placed = []
     for path in wheels.values():
-        target = os.path.join(wheelhouse, os.path.basename(path))
+        target = os.path.join(house, os.path.basename(path))
         if os.path.abspath(path) != os.path.abspath(target):
             shutil.copyfile(path, target)
         placed.append(target)
-    record = dict((f, old[f]) for f in keep if f in old)
-    record.update(built)
-    with open(os.path.join(wheelhouse, MANIFEST), "w") as f:
-        json.dump({"interpreter": interpreter(), "built": record}, f, indent=1, sort_keys=True)
+    wheelhouse.save(house, source, None, "a lock is installed by pip every time", built)
     return sorted(placed)
 
 
-def install(src, wheelhouse, env):
+def install(src, house, env, manifest):
+    """Install what the lock pins, reusing the saved wheels that match (manifest: what
+    the previous build handed on, wheelhouse.restore) and saving them for the next."""
     from layout import LOCK_FILES
     lock = choose(src, env)
     if lock is None:
         raise LockError("there is no lock file to install from (%s)" % ", ".join(LOCK_FILES))
     pins, project = lock_pins(src, lock)
-    reuse, missing = plan(pins, wheelhouse)
+    reuse, missing = plan(pins, house, manifest, lock)
     if missing:
         log("Installing from %s: %s, %d of them reused from the previous build"
             % (lock, packages(len(pins)), len(reuse)))
@@ -862,7 +832,9 @@ def install(src, wheelhouse, env):
     try:
         fresh, built = fetch(missing, lock, work) if missing else ({}, {})
         reuse.update(fresh)
-        wheels = save(wheelhouse, reuse, built)
+        previous = dict(manifest.get("built") or {}) if manifest.get("interpreter") else {}
+        previous.update(built)
+        wheels = save(house, reuse, previous, wheelhouse.source(os.path.join(src, lock)))
         if project:
             log("Building the project itself (%s says it is a package)" % lock)
             out = os.path.join(work, "project")
