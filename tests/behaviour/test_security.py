@@ -189,7 +189,7 @@ def test_every_malformed_lock_is_one_line_naming_it_in_this_image(builder, docke
             tar.addfile(info, io.BytesIO(data))
     container = docker_client.containers.create(
         builder, ["sh", "-c", "cd /tmp/locks && for d in $(ls | sort -n); do "
-                  "python /usr/libexec/whiskey/locks.py pins $d >/dev/null 2>/tmp/$d.err; s=$?; "
+                  "python /usr/libexec/whiskey/whiskey.py pins $d >/dev/null 2>/tmp/$d.err; s=$?; "
                   "echo \"$d $s $(wc -l < /tmp/$d.err) $(head -n 1 /tmp/$d.err)\"; done"],
         user="1001")
     try:

@@ -97,6 +97,7 @@ def upload_tar(src, artifacts=None):
                 for member in saved.getmembers():
                     name = member.name[2:] if member.name.startswith("./") else member.name
                     member.name = "artifacts/" + name.lstrip("/")
+                    member.pax_headers.pop("path", None)  # else it names the old place
                     member.uid, member.gid = 1001, 0
                     data = saved.extractfile(member) if member.isreg() else None
                     tar.addfile(member, data)

@@ -174,8 +174,8 @@ def test_the_s2i_scripts_are_executable_programs():
         data, mode = shared[path]
         assert mode == 0o755, path
         assert data.startswith(b"#!"), path
-    # Sourced or run through python: no x bit needed, and none recorded.
-    assert shared["root/usr/libexec/whiskey/common.sh"][1] == 0o644
+    # Run through python: no x bit needed, and none recorded.
+    assert shared["root/usr/libexec/whiskey/whiskey.py"][1] == 0o644
 
 
 def small_sources(v, tmp_path):

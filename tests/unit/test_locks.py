@@ -259,7 +259,8 @@ def test_disagreeing_locks_are_one_line_naming_them(tmp_path):
     assert str(e.value) == ("uv.lock and poetry.lock disagree (flask 3.1.0 vs 3.0.3); "
                             "set WHISKEY_LOCK_FILE to the one to install")
     assert locks.choose(src, {"WHISKEY_LOCK_FILE": "poetry.lock"}) == "poetry.lock"
-    proc = subprocess.run([sys.executable, locks.__file__, "pins", src],
+    whiskey = os.path.join(os.path.dirname(locks.__file__), "whiskey.py")
+    proc = subprocess.run([sys.executable, whiskey, "pins", src],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr == "whiskey: ERROR: %s\n" % e.value

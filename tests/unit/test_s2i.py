@@ -147,6 +147,15 @@ def test_upload_tar_artifacts_keep_dotfile_names(src):
     assert "artifacts/.cache/pip.txt" in members
 
 
+def test_upload_tar_artifacts_with_long_names_in_pax_headers(src):
+    # A name over 100 characters travels in a PAX header (Python's default format):
+    # it must name the new place, not the old one.
+    long = "wheels/markupsafe-3.0.4-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64." \
+           "manylinux_2_28_x86_64.whl"
+    members = _members(s2i.upload_tar(str(src), _artifacts_tar([(long, b"x")])))
+    assert "artifacts/" + long in members and long not in members
+
+
 def test_upload_tar_without_artifacts_has_no_artifacts_dir(src):
     assert not [n for n in _members(s2i.upload_tar(str(src))) if n.startswith("artifacts")]
 

@@ -18,7 +18,8 @@ import pytest
 import server
 import supervise
 
-SERVER = server.__file__
+# The start as `run` makes it, after tini: whiskey.py run (runtime.py, then server.py).
+START = [os.path.join(os.path.dirname(server.__file__), "whiskey.py"), "run"]
 DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
 # With no LANG in the environment the locale falls back to the image's C.UTF-8;
 # sized for one CPU: one process of 16 threads.
@@ -255,7 +256,7 @@ def start_hook(src, text, mode=0o755):
 
 
 def _run(env, *argv):
-    return subprocess.run([sys.executable, SERVER] + list(argv), env=env,
+    return subprocess.run([sys.executable] + START + list(argv), env=env,
                           capture_output=True, text=True, timeout=30)
 
 
@@ -264,7 +265,7 @@ def supervised(env, out, **popen):
     """server.py running against the fake Apache (started and waiting); never
     leaves the fake server (in its own process group) behind."""
     env["APACHE_WAIT"] = "1"
-    proc = subprocess.Popen([sys.executable, SERVER], env=env, **popen)
+    proc = subprocess.Popen([sys.executable] + START, env=env, **popen)
     try:
         ready = str(out) + ".ready"
         deadline = time.time() + 20
@@ -468,8 +469,16 @@ def test_no_room_for_the_configuration_is_one_line(app, tmp_path):
     env["WHISKEY_RUNTIME_DIR"] = str(runtime / "sub")
     proc = _run(env)
     assert proc.returncode == 1 and not out.exists()
+    assert proc.stderr.splitlines()[-1] == (
+        "whiskey: ERROR: cannot create %s/sub: the container needs a writable $TMPDIR "
+        "(default /tmp)" % runtime)
+    # The directory is there, but Apache's configuration cannot be written in it.
+    env["WHISKEY_RUNTIME_DIR"] = str(tmp_path / "runtime")
+    os.makedirs(env["WHISKEY_RUNTIME_DIR"] + "/whiskey-httpd.conf")
+    proc = _run(env)
+    assert proc.returncode == 1 and not out.exists()
     assert proc.stderr.splitlines()[-1].startswith(
-        "whiskey: ERROR: cannot write Apache's configuration in %s/sub: " % runtime)
+        "whiskey: ERROR: cannot write Apache's configuration in %s/runtime: " % tmp_path)
     assert "Traceback" not in proc.stderr
 
 

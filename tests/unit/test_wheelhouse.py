@@ -3,7 +3,9 @@ before it is trusted, and said per distribution in the build log."""
 
 import base64
 import hashlib
+import io
 import json
+import tarfile
 import zipfile
 
 import pytest
@@ -135,3 +137,22 @@ def test_damaged_wheels_are_dropped_by_name_and_the_install_is_not_repeated(tmp_
             "RECORD with a hash)") in said
     assert "replaced-1.0-py3-none-any.whl is damaged (replaced/__init__.py does not match its RECORD)" in said
     assert all(w.endswith("dropped, it is fetched or built again") for w in warnings)
+
+
+def test_save_artifacts_streams_the_wheels_and_the_manifest_only(tmp_path):
+    house = tmp_path / "house"
+    house.mkdir()
+    long = ("markupsafe-3.0.4-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64."
+            "manylinux_2_28_x86_64.whl")
+    wheel(house / long, "markupsafe")
+    manifest(house)
+    (house / "notes.txt").write_text("not a wheel")
+    (house / "linked-1.0-py3-none-any.whl").symlink_to(house / long)
+    out = io.BytesIO()
+    wheelhouse.save_artifacts(str(house), out)
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
+        assert tar.getnames() == ["wheels/.manifest.json", "wheels/" + long]
+        assert not any(m.pax_headers for m in tar.getmembers())  # GNU tar's format
+    out = io.BytesIO()
+    wheelhouse.save_artifacts(str(tmp_path / "none"), out)  # a clean build saved nothing
+    assert tarfile.open(fileobj=io.BytesIO(out.getvalue())).getnames() == []

@@ -12,7 +12,6 @@ declarations, checking and installing saved wheels) runs here.  Any failure
 ends the build with one ``whiskey: ERROR:`` line and exit status 1.
 """
 
-import errno
 import os
 import platform
 import re
@@ -21,15 +20,17 @@ import subprocess
 import sys
 import tempfile
 
+import hooks
 import installed
 import layout
 import locks
+import places
 import say
 import wheelhouse
 
-APP_ROOT = os.environ.get("APP_ROOT") or "/opt/app-root"
-APP_SRC = os.environ.get("HOME") or os.path.join(APP_ROOT, "src")
-WHEELHOUSE = os.path.join(APP_ROOT, "var", "wheels")  # save-artifacts hands it on
+APP_ROOT = places.app_root(os.environ)
+APP_SRC = places.app_src(os.environ)
+WHEELHOUSE = places.wheelhouse(os.environ)  # save-artifacts hands it on
 SOURCE = "/tmp/src"
 ARTIFACTS = "/tmp/artifacts"
 CA_DIR = "/run/secrets/whiskey-ca"
@@ -41,26 +42,10 @@ class Failed(Exception):
 
 
 def run_hook(name):
-    """Run .whiskey/action_hooks/NAME if present, as bash would run it (a script
-    without a #! line is run by bash).  One that is not executable is named and
-    skipped; one that fails ends the build."""
-    hook = os.path.join(APP_SRC, ".whiskey", "action_hooks", name)
-    if not os.path.exists(hook):
-        return
-    if not os.access(hook, os.X_OK):
-        say.warn(".whiskey/action_hooks/%s is not executable (chmod +x it); skipped" % name)
-        return
-    say.step("Running action hook %s" % name)
     try:
-        status = subprocess.call([hook])
-    except OSError as exc:
-        if exc.errno != errno.ENOEXEC:
-            raise Failed("action hook .whiskey/action_hooks/%s cannot be run: %s"
-                         % (name, exc.strerror or exc))
-        status = subprocess.call(["/bin/bash", hook])
-    if status != 0:
-        raise Failed("action hook .whiskey/action_hooks/%s failed with exit status %d"
-                     % (name, status if status > 0 else 128 - status))
+        hooks.run(APP_SRC, name)
+    except hooks.Failed as exc:
+        raise Failed(str(exc))
 
 
 def pip(args, failed):
@@ -115,8 +100,8 @@ def build_wheels(what, pip_args, pinned=None):
     if links != WHEELHOUSE:
         shutil.rmtree(links, ignore_errors=True)
     shutil.rmtree(WHEELHOUSE, ignore_errors=True)
-    shutil.copytree(fresh, WHEELHOUSE)
-    shutil.rmtree(fresh, ignore_errors=True)
+    shutil.move(fresh, WHEELHOUSE)  # a rename: the same file system, nothing written twice
+    os.chmod(WHEELHOUSE, 0o775)  # mkdtemp made it 0700
 
 
 def remove(path):
@@ -300,7 +285,3 @@ def main():
         say.error(str(exc))
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -848,10 +848,10 @@ def install(src, house, env, manifest):
 
 
 def main(argv):
-    """`locks.py pins [SRC]`: what the lock a build would install pins, one per line (for
+    """`whiskey.py pins [SRC]`: what the lock a build would install pins, one per line (for
     looking into an image; assemble.py calls install())."""
     if not argv or argv[0] != "pins":
-        sys.stderr.write("usage: locks.py pins [SRC]\n")
+        sys.stderr.write("usage: whiskey.py pins [SRC]\n")
         return 2
     try:
         src = argv[1] if len(argv) > 1 else os.getcwd()
@@ -867,8 +867,3 @@ def main(argv):
         say.error(str(exc))
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    sys.exit(main(sys.argv[1:]))

@@ -12,7 +12,6 @@ Runs on every interpreter whiskey ships (Python 2.7 to 3.x): keep it to
 the standard library and to syntax all of them share.
 """
 
-import errno
 import glob
 import math
 import os
@@ -20,6 +19,8 @@ import re
 import subprocess
 import sys
 
+import hooks
+import places
 import say
 import supervise
 from supervise import STATUS_HEADER, stop_budget
@@ -512,11 +513,6 @@ def httpd_directives(args, env, status=(0, "")):
     return "".join(line + "\n" for line in lines)
 
 
-def runtime_dir(env):
-    return env.get("WHISKEY_RUNTIME_DIR") or os.path.join(
-        env.get("TMPDIR", "/tmp"), "whiskey-%d" % os.getuid())
-
-
 def setup_server(args, root, env, status=(0, "")):
     """Let mod_wsgi-express write Apache's configuration into root; its exit status.
 
@@ -541,17 +537,6 @@ def setup_server(args, root, env, status=(0, "")):
     return subprocess.call(cmd, stdout=sys.stderr)
 
 
-def exec_hook(path, args):
-    """Replace this process with the hook, as bash runs the other hooks: a
-    script without a #! line is run by bash instead of failing (ENOEXEC)."""
-    try:
-        os.execv(path, [path] + args)
-    except OSError as exc:
-        if exc.errno != errno.ENOEXEC:
-            raise
-    os.execv("/bin/bash", ["/bin/bash", path] + args)
-
-
 # glibc gives each thread that allocates concurrently its own malloc arena
 # (up to 8 per CPU), and every arena keeps what it freed: 16 threads made a
 # process 5 MiB bigger (BENCHMARKS.md).  Python's own allocator serves small
@@ -563,8 +548,8 @@ MALLOC_ARENA_MAX = "2"
 def main(argv):
     env = os.environ
     env.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
-    app_src = env.get("HOME", "/opt/app-root/src")
-    path = os.path.join(app_src, ".whiskey", "server_args")
+    app_src = places.app_src(env)
+    path = places.whiskey_file(app_src, "server_args")
     text = ""
     if os.path.exists(path):
         with open(path) as f:
@@ -591,17 +576,15 @@ def main(argv):
     elif _has_option(args, "--trust-proxy-header") and not _has_option(args, "--trust-proxy"):
         say.warn("WHISKEY_TRUSTED_PROXIES=all: %s are believed from every client"
                  % ", ".join(trusted_headers(args)))
-    start = os.path.join(app_src, ".whiskey", "action_hooks", "start")
-    if os.path.exists(start):
-        if os.access(start, os.X_OK):
-            say.step("Running action hook start (replaces mod_wsgi-express)")
-            exec_hook(start, args)
-        say.warn(".whiskey/action_hooks/start is not executable (chmod +x it); starting "
-                 "mod_wsgi-express")
+    try:
+        hooks.replace(app_src, "start", args, "starting mod_wsgi-express")
+    except hooks.Failed as exc:
+        say.error(str(exc))
+        return 1
     timeout, note = request_timeout_args(args, mod_wsgi_version())
     if note:
         say.step(note)
-    root = os.path.join(runtime_dir(env), "httpd")
+    root = os.path.join(places.runtime_dir(env), "httpd")
     listener = status_listener()
     try:
         status = setup_server(args + timeout, root, env, listener)
@@ -616,7 +599,3 @@ def main(argv):
     # A fresh, small interpreter waits on Apache (see supervise.py).
     os.execv(sys.executable, [sys.executable, "-S", "-E", supervise.__file__.replace(".pyc", ".py"),
                               root, str(listener[0]), listener[1]])
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

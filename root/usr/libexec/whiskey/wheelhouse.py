@@ -206,3 +206,19 @@ def says(offered, fresh, say):
     for key, name in sorted(saved.items()):
         if key and key[0] not in wanted:
             say("Dropped: %s (no longer required)" % name)
+
+
+# -- save-artifacts ---------------------------------------------------------------------
+
+def save_artifacts(house, out):
+    """Write to out (s2i reads it from save-artifacts' stdout) a tar of the wheelhouse
+    as wheels/: the wheels and the manifest, regular files only, nothing of the
+    application and no installed file.  An empty tar when there is none."""
+    import tarfile
+    # GNU's format, as GNU tar writes it (and every Python's tarfile, 2.7's included).
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.GNU_FORMAT) as tar:
+        for name in sorted(os.listdir(house)) if os.path.isdir(house) else []:
+            path = os.path.join(house, name)
+            if (name.endswith(".whl") or name == MANIFEST) and os.path.isfile(path) \
+                    and not os.path.islink(path):
+                tar.add(path, arcname="wheels/" + name, recursive=False)
