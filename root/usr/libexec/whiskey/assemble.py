@@ -27,6 +27,7 @@ import locks
 import places
 import say
 import wheelhouse
+from say import Failed
 
 APP_ROOT = places.app_root(os.environ)
 APP_SRC = places.app_src(os.environ)
@@ -35,17 +36,6 @@ SOURCE = "/tmp/src"
 ARTIFACTS = "/tmp/artifacts"
 CA_DIR = "/run/secrets/whiskey-ca"
 SETID_ROOT = "/"  # where no setuid or setgid file may be after the build
-
-
-class Failed(Exception):
-    pass
-
-
-def run_hook(name):
-    try:
-        hooks.run(APP_SRC, name)
-    except hooks.Failed as exc:
-        raise Failed(str(exc))
 
 
 def pip(args, failed):
@@ -221,7 +211,7 @@ def assemble():
             raise Failed("cannot restore the wheels saved by the previous build: %s" % exc)
         say.step("Restoring %d wheels from the previous build" % len(manifest["checked"]))
 
-    run_hook("pre-build")
+    hooks.run(APP_SRC, "pre-build")
 
     # Extra CAs for pip (TLS-inspecting proxies, corporate CAs): certificates mounted at
     # build time are added to pip's own bundle for this build only; nothing of them is
@@ -252,10 +242,7 @@ def install(manifest):
     if kind == "lock":
         # pylock.toml, uv.lock, poetry.lock or Pipfile.lock: locks.py installs exactly
         # what it pins, hash-checked, reusing the saved wheels that match.
-        try:
-            locks.install(APP_SRC, WHEELHOUSE, os.environ, manifest)
-        except locks.LockError as exc:
-            raise Failed(str(exc))
+        locks.install(APP_SRC, WHEELHOUSE, os.environ, manifest)
     elif kind == "requirements":
         install_requirements(manifest, before)
     elif kind == "project":
@@ -264,7 +251,7 @@ def install(manifest):
     # What the previous build handed on has been taken: it must not stay in this image
     # (s2i unpacked it as this user, so it can go).
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    run_hook("build")
+    hooks.run(APP_SRC, "build")
 
     # Let any UID in group 0 (OpenShift's random UIDs) write what this build made.
     subprocess.call(["find", APP_ROOT, "-user", str(os.getuid()), "!", "-perm", "-g+w",

@@ -3,7 +3,7 @@
 A hook that is absent is no step.  One that is there but not executable is named
 in a warning and passed over.  One is run as bash runs a command: a script
 without a ``#!`` line is run by bash.  A hook that fails ends the build or the
-start (Failed, naming it and its exit status); ``start`` replaces the process.
+start (say.Failed, naming it and its exit status); ``start`` replaces the process.
 """
 
 import errno
@@ -12,10 +12,7 @@ import subprocess
 
 import say
 from places import whiskey_file
-
-
-class Failed(Exception):
-    pass
+from say import Failed
 
 
 def _ready(src, name, passed_over):

@@ -51,8 +51,8 @@ from tomlfile import TEXT
 from wheelhouse import canonical
 
 
-class LockError(Exception):
-    pass
+class LockError(say.Failed):
+    """A lock that cannot be installed exactly: one line naming the file (and the place)."""
 
 
 def packages(n):

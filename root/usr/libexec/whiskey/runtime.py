@@ -21,14 +21,11 @@ import hooks
 import places
 import say
 import server
+from say import Failed
 
 ENV = os.environ
 NEEDED_KIB = 256  # Apache's configuration (about 60 KiB), pid and lock files, passwd, env
 PASSWD = "/etc/passwd"
-
-
-class Failed(Exception):
-    pass
 
 
 def runtime_dir():
@@ -92,7 +89,7 @@ def user_vars(runtime, preload):
     else:
         os.makedirs(envdir)
     ENV["WHISKEY_ENVDIR"] = envdir
-    run_hook("deploy-env")
+    hooks.run(places.app_src(ENV), "deploy-env")
     for name in sorted(os.listdir(envdir)):
         path = os.path.join(envdir, name)
         if name.startswith(".") or not os.path.isfile(path):
@@ -110,19 +107,12 @@ def user_vars(runtime, preload):
         ENV[name] = value
 
 
-def run_hook(name):
-    try:
-        hooks.run(places.app_src(ENV), name)
-    except hooks.Failed as exc:
-        raise Failed(str(exc))
-
-
 def main(argv):
     try:
         os.chdir(places.app_src(ENV))
         runtime = runtime_dir()
         user_vars(runtime, passwd_entry(runtime))
-        run_hook("deploy")
+        hooks.run(places.app_src(ENV), "deploy")
     except Failed as exc:
         say.error(str(exc))
         return 1

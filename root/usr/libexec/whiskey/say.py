@@ -17,6 +17,10 @@ ERROR = "whiskey: ERROR: "
 NOTE = "whiskey: "
 
 
+class Failed(Exception):
+    """What ends a build or a start: said in one ``whiskey: ERROR:`` line, exit status 1."""
+
+
 def _line(prefix, message):
     sys.stderr.write("%s%s\n" % (prefix, message))
     sys.stderr.flush()

@@ -578,7 +578,7 @@ def main(argv):
                  % ", ".join(trusted_headers(args)))
     try:
         hooks.replace(app_src, "start", args, "starting mod_wsgi-express")
-    except hooks.Failed as exc:
+    except say.Failed as exc:
         say.error(str(exc))
         return 1
     timeout, note = request_timeout_args(args, mod_wsgi_version())
