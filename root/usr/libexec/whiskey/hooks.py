@@ -53,10 +53,15 @@ def replace(src, name, args, instead):
     if path is None:
         return
     say.step("Running action hook %s (replaces mod_wsgi-express)" % name)
+    execute([path] + list(args), "action hook .whiskey/action_hooks/%s" % name)
+
+
+def execute(argv, what):
+    """Replace this process with argv, as bash runs a command: a script without a #!
+    line is run by bash (ENOEXEC); Failed naming `what` when it cannot be run."""
     try:
-        os.execv(path, [path] + list(args))
+        os.execv(argv[0], argv)
     except OSError as exc:
         if exc.errno != errno.ENOEXEC:
-            raise Failed("action hook .whiskey/action_hooks/%s cannot be run: %s"
-                         % (name, exc.strerror or exc))
-    os.execv("/bin/bash", ["/bin/bash", path] + list(args))
+            raise Failed("%s cannot be run: %s" % (what, exc.strerror or exc))
+    os.execv("/bin/bash", ["/bin/bash"] + argv)

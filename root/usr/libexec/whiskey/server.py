@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 import hooks
+import official
 import places
 import say
 import supervise
@@ -287,15 +288,16 @@ def env_args(env):
     return args
 
 
-def server_args(env, server_args_text="", cpus=1.0):
-    """The full option list: defaults, then environment, then server_args.
+def server_args(env, server_args_text="", cpus=1.0, official_args=()):
+    """The full option list: defaults, then the official builder's settings
+    (official.py), then environment, then server_args.
 
     mod_wsgi-express keeps the last value of a repeated option, so
     server_args overrides the environment, which overrides the defaults.
     """
     # mod_wsgi-express assumes en_US.UTF-8, which the image does not have.
     locale = ["--locale", env.get("LANG") or "C.UTF-8"]
-    return (DEFAULTS + locale + sizing_args(cpus) + env_args(env) +
+    return (DEFAULTS + locale + sizing_args(cpus) + list(official_args) + env_args(env) +
             split(server_args_text, env))
 
 
@@ -555,7 +557,12 @@ def main(argv):
         with open(path) as f:
             text = f.read()
     try:
-        args = server_args(env, text, container_cpus(env)) + argv
+        own = env_args(env) + split(text, env) + argv  # whiskey's own settings
+        theirs, said = official.options(env, own, app_src)
+        instead, ran = official.server(env, own, app_src)
+        args = server_args(env, text, container_cpus(env), theirs) + argv
+        for word in theirs:
+            check_control(word, "the official builder's settings (PORT, APP_*)")
         for word in split(text, env):
             check_control(word, ".whiskey/server_args")
         for word in argv:
@@ -565,9 +572,11 @@ def main(argv):
         check_script_values(args, "the server options (environment: LANG, MOD_WSGI_*)")
         extra, proxies = trusted_proxies(args, env)
         stop_budget(env)
-    except (ServerArgsError, supervise.BadSetting) as exc:
+    except (ServerArgsError, supervise.BadSetting, official.Refused) as exc:
         say.error(str(exc))
         return 2
+    for line in said + ran:
+        say.step(line)
     args += extra
     if proxies is not None:
         say.step("Trusting %s only from %s (WHISKEY_TRUSTED_PROXIES)"
@@ -578,9 +587,17 @@ def main(argv):
                  % ", ".join(trusted_headers(args)))
     try:
         hooks.replace(app_src, "start", args, "starting mod_wsgi-express")
+        if instead:
+            os.chdir(official.app_home(env, app_src))
+            sys.stderr.flush()
+            hooks.execute(instead, instead[-1])
     except say.Failed as exc:
         say.error(str(exc))
         return 1
+    if not official.explicit_entry({}, args, app_src):
+        say.warn("no application is named: mod_wsgi-express's placeholder page answers every "
+                 "request (name one with APP_MODULE=module:callable, MOD_WSGI_ENTRY_POINT or "
+                 "--entry-point in .whiskey/server_args)")
     timeout, note = request_timeout_args(args, mod_wsgi_version())
     if note:
         say.step(note)
