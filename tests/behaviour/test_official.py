@@ -1,5 +1,6 @@
 """Apps written for the official OpenShift Python builder (sclorg's): its settings in
-.s2i/environment honoured, each said in the start log (issue 23).  One build, one container."""
+.s2i/environment honoured, its conventional layouts found, each said in the start log
+(issue 23)."""
 
 import json
 import time
@@ -9,24 +10,35 @@ import pytest
 from conftest import start
 
 
+def on_8085(docker_client, image, **kwargs):
+    """Start image with 8085 published; (container, its answer on / or None, its logs)."""
+    app = start(docker_client, image, wait=False, ports={"8085/tcp": ("127.0.0.1", None)},
+                **kwargs)
+    port = app.container.attrs["NetworkSettings"]["Ports"]["8085/tcp"][0]["HostPort"]
+    deadline, answer = time.time() + 60, None
+    while answer is None and time.time() < deadline:
+        try:
+            with urlopen("http://127.0.0.1:%s/" % port, timeout=5) as r:
+                answer = (r.status, json.loads(r.read().decode()))
+        except OSError:
+            time.sleep(0.2)
+    return app.container, answer, app.logs()
+
+
 @pytest.fixture(scope="module")
-def official(apps, builder, docker_client):
+def official_image(apps, builder):
+    return apps.build(builder, "official-settings")[0]
+
+
+@pytest.fixture(scope="module")
+def official(official_image, docker_client):
     """tests/apps/official-settings (APP_HOME, APP_MODULE, PORT=8085, WEB_CONCURRENCY=2 and a
-    gunicorn APP_CONFIG), started with 8085 published; (its answer on /, its logs)."""
-    image, _ = apps.build(builder, "official-settings")
-    app = start(docker_client, image.id, wait=False, ports={"8085/tcp": ("127.0.0.1", None)})
+    gunicorn APP_CONFIG), started; (its answer on /, its logs)."""
+    container, answer, logs = on_8085(docker_client, official_image.id)
     try:
-        port = app.container.attrs["NetworkSettings"]["Ports"]["8085/tcp"][0]["HostPort"]
-        deadline, answer = time.time() + 60, None
-        while answer is None and time.time() < deadline:
-            try:
-                with urlopen("http://127.0.0.1:%s/" % port, timeout=5) as r:
-                    answer = (r.status, json.loads(r.read().decode()))
-            except OSError:
-                time.sleep(0.2)
-        yield answer, app.logs()
+        yield answer, logs
     finally:
-        app.container.remove(force=True)
+        container.remove(force=True)
 
 
 def test_port_app_home_and_app_module_serve_the_app_and_are_said(official):
@@ -34,6 +46,7 @@ def test_port_app_home_and_app_module_serve_the_app_and_are_said(official):
     assert answer is not None, logs
     status, body = answer
     assert status == 200 and body["app"] == "official-settings", body
+    assert body["server"].startswith("Apache"), body
     # It answered on the container's 8085 (published above), from APP_HOME.
     assert body["cwd"] == "/opt/app-root/src/project"
     for line in ("PORT=8085 (the official builder's): --port 8085",
@@ -49,3 +62,33 @@ def test_port_app_home_and_app_module_serve_the_app_and_are_said(official):
 def test_gunicorns_own_configuration_is_named_as_not_read(official):
     assert ("---> APP_CONFIG (gunicorn's configuration) is not read: whiskey serves with Apache "
             "and mod_wsgi; put mod_wsgi-express options in .whiskey/server_args") in official[1]
+
+
+def test_app_file_runs_as_the_server_under_tini_and_stops_at_once(official_image, docker_client):
+    """APP_FILE (set at run time here): the program is the server, in APP_HOME, on PORT; the
+    log says Apache is bypassed; docker stop ends it through tini without the kill timeout."""
+    container, answer, logs = on_8085(docker_client, official_image.id,
+                                      environment={"APP_FILE": "server.py"})
+    try:
+        assert answer is not None, logs
+        status, body = answer
+        assert status == 200 and body["server"].startswith("WSGIServer"), body
+        assert body["cwd"] == "/opt/app-root/src/project"
+        assert ("---> APP_FILE=server.py (the official builder's): running it as the server; "
+                "Apache and mod_wsgi are bypassed") in logs, logs
+        began = time.time()
+        container.stop(timeout=10)
+        assert time.time() - began < 5
+    finally:
+        container.remove(force=True)
+
+
+def test_a_django_project_with_no_settings_is_found_served_and_said(apps, builder, run):
+    image, _ = apps.build(builder, "conventional-django")
+    app = run(image.id)
+    assert app.get("/").text == "conventional django layout"
+    assert ("---> Serving mysite.wsgi:application (the Django project's WSGI_APPLICATION in "
+            "mysite.settings, named by manage.py): no setting names the application; to "
+            "choose otherwise, set APP_MODULE=module:callable or --entry-point in "
+            ".whiskey/server_args") in app.logs()
+    assert "no application is named" not in app.logs()

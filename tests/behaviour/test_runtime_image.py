@@ -155,4 +155,7 @@ def test_builder_still_compiles_a_pinned_mod_wsgi_from_its_sdist(apps, builder, 
     installed): enough for a `mod_wsgi` pinned in an app's requirements (sclorg#59)."""
     image, logs = apps.build(builder, "pinned-mod-wsgi", src=pinned_mod_wsgi_src)
     assert "Compiled from source: mod_wsgi-%s-" % variant.pin_version("mod_wsgi") in logs, logs
+    # pip finds the pin satisfied by the image's own: that one serves, and the log says so.
+    assert ("---> mod_wsgi %s, this image's own, serves the application (it satisfies what the "
+            "application asks for)" % variant.pin_version("mod_wsgi")) in logs, logs
     assert run(image.id).get("/").text == "pinned mod_wsgi"

@@ -82,3 +82,24 @@ def test_a_setuid_file_after_the_build_is_refused(image, capfd):
     assert capfd.readouterr().err.splitlines()[-1] == (
         "whiskey: ERROR: setuid or setgid files after the build: %s/suid (refused: the image "
         "must hold none)" % assemble.APP_ROOT)
+
+
+@pytest.mark.parametrize("before, after, said", [
+    (("6.1.1", 1), ("6.1.1", 1), None),
+    (("6.1.1", 1), ("6.1.1", 1, "asked"), "---> mod_wsgi 6.1.1, this image's own, serves the "
+                                          "application (it satisfies what the application asks "
+                                          "for)"),
+    (("6.1.1", 1), ("6.1.1", 2), "---> mod_wsgi 6.1.1, installed again by the application, "
+                                 "serves it: the same version as this image's"),
+    (("6.1.1", 1), ("4.9.4", 2), "whiskey: WARNING: mod_wsgi 4.9.4, installed by the "
+                                 "application, serves it instead of this image's 6.1.1, with "
+                                 "which whiskey is tested"),
+    (("6.1.1", 1), None, "whiskey: WARNING: the build removed mod_wsgi (this image's is 6.1.1): "
+                         "the server cannot start without it"),
+])
+def test_an_application_that_installs_mod_wsgi_is_told_which_one_serves(capfd, before, after,
+                                                                         said):
+    asked = after is not None and after[-1] == "asked"
+    assemble.say_mod_wsgi(before, after[:2] if asked else after, asked or after != before)
+    err = capfd.readouterr().err
+    assert err == (said + "\n" if said else "")

@@ -183,3 +183,14 @@ def test_byte_code_is_compiled_in_parallel_and_a_file_that_fails_stays_source(tm
     installed.compile_all(paths)
     made = [p for p in paths if os.path.exists(installed._cached(p))]
     assert len(made) == 449 and paths[7] not in made
+
+
+def test_the_mod_wsgi_that_serves_is_known_and_a_reinstall_is_seen(root):
+    site = root[0]
+    assert installed.mod_wsgi(str(site)) is None
+    (site / "mod_wsgi-6.1.1.dist-info").mkdir()
+    first = installed.mod_wsgi(str(site))
+    assert first[0] == "6.1.1"
+    (site / "mod_wsgi-6.1.1.dist-info").rmdir()
+    (site / "mod_wsgi-4.9.4-py2.7.egg-info").mkdir()
+    assert installed.mod_wsgi(str(site))[0] == "4.9.4"

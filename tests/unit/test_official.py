@@ -69,3 +69,57 @@ def test_app_file_and_app_script_run_instead_of_apache_unless_whiskey_names_the_
     command, said = official.server(env, ["--entry-point", "wsgi.py"], src)
     assert command is None and "is not run: --entry-point (whiskey's)" in said[0]
     assert official.server({}, [], src) == (None, [])
+
+
+def layout(tmp_path, files):
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(tmp_path)
+
+
+MANAGE = 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")\n'
+
+
+@pytest.mark.parametrize("files, options, said", [
+    ({"wsgi.py": "", "manage.py": MANAGE}, ["--entry-point", "wsgi", "--callable-object",
+                                              "application"], "Serving wsgi:application (wsgi.py "
+                                                              "in the application)"),
+    ({"manage.py": MANAGE, "mysite/settings.py": "WSGI_APPLICATION = 'mysite.web.app'\n"},
+     ["--entry-point", "mysite.web", "--callable-object", "app"],
+     "Serving mysite.web:app (the Django project's WSGI_APPLICATION in mysite.settings, named "
+     "by manage.py)"),
+    ({"manage.py": MANAGE, "mysite/settings.py": "", "mysite/wsgi.py": ""},
+     ["--entry-point", "mysite.wsgi", "--callable-object", "application"],
+     "Serving mysite.wsgi:application (the Django project's next to mysite.settings"),
+    ({"manage.py": MANAGE, "mysite/settings.py": ""}, [], None),
+    ({"README.txt": ""}, [], None),
+])
+def test_conventional_layouts_are_found_in_order_and_said(tmp_path, files, options, said):
+    src = layout(tmp_path, files)
+    found, command, lines = official.convention({}, [], src)
+    assert command is None
+    assert found[:2] == (["--application-type", "module"] if options else [])
+    assert found[2:] == options
+    if said:
+        assert lines[0].startswith(said) and lines[0].endswith(
+            "no setting names the application; to choose otherwise, set APP_MODULE="
+            "module:callable or --entry-point in .whiskey/server_args"), lines
+    else:
+        assert lines == []
+
+
+def test_app_sh_and_app_py_come_first_and_nothing_is_guessed_over_a_setting(tmp_path):
+    src = layout(tmp_path, {"project/app.py": "", "project/app.sh": "", "project/wsgi.py": ""})
+    _, command, lines = official.convention({"APP_HOME": "project"}, [], src)
+    assert command == [src + "/project/app.sh"] and "Apache and mod_wsgi are bypassed" in lines[0]
+    (tmp_path / "project" / "app.sh").unlink()
+    _, command, _ = official.convention({"APP_HOME": "project"}, [], src)
+    assert command == [sys.executable, src + "/project/app.py"]
+    (tmp_path / "project" / "app.py").unlink()
+    found, _, _ = official.convention({"APP_HOME": "project"}, [], src)
+    assert found[-2:] == ["--working-directory", src + "/project"]
+    for env, args in (({"APP_MODULE": "x:y"}, []), ({}, ["--entry-point", "x"]),
+                      ({"MOD_WSGI_ENTRY_POINT": "x"}, [])):
+        assert official.convention(dict(env, APP_HOME="project"), args, src) == ([], None, [])

@@ -171,6 +171,26 @@ def install_project():
     wheelhouse.save(WHEELHOUSE, None, None, "a project is built and installed by pip every time")
 
 
+def say_mod_wsgi(image, now, asked):
+    """An application that asks for mod_wsgi (a pin in its requirements) is told which one
+    serves it, and warned when that is not the image's version."""
+    ours = (image or ("none",))[0]
+    if now == image:
+        if asked:
+            say.step("mod_wsgi %s, this image's own, serves the application (it satisfies what "
+                     "the application asks for)" % ours)
+        return
+    if now is None:
+        say.warn("the build removed mod_wsgi (this image's is %s): the server cannot start "
+                 "without it" % ours)
+    elif now[0] == ours:
+        say.step("mod_wsgi %s, installed again by the application, serves it: the same "
+                 "version as this image's" % now[0])
+    else:
+        say.warn("mod_wsgi %s, installed by the application, serves it instead of this "
+                 "image's %s, with which whiskey is tested" % (now[0], ours))
+
+
 def setid_files(top):
     """Up to five setuid or setgid files under top, on its file system."""
     out = subprocess.Popen(["find", top, "-xdev", "-type", "f", "-perm", "/6000", "-print"],
@@ -239,6 +259,7 @@ def install(manifest):
         raise Failed("cannot read the application's declarations: %s" % exc)
     # The image's own distributions, before this build installs any (installed.py).
     before = installed.distributions(installed.site_packages())
+    serving = installed.mod_wsgi(installed.site_packages())
     if kind == "lock":
         # pylock.toml, uv.lock, poetry.lock or Pipfile.lock: locks.py installs exactly
         # what it pins, hash-checked, reusing the saved wheels that match.
@@ -252,6 +273,9 @@ def install(manifest):
     # (s2i unpacked it as this user, so it can go).
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     hooks.run(APP_SRC, "build")
+    asked = any((wheelhouse.name_version(n) or ("",))[0] == "mod-wsgi"
+                for n in wheelhouse.wheels(WHEELHOUSE))
+    say_mod_wsgi(serving, installed.mod_wsgi(installed.site_packages()), asked)
 
     # Let any UID in group 0 (OpenShift's random UIDs) write what this build made.
     subprocess.call(["find", APP_ROOT, "-user", str(os.getuid()), "!", "-perm", "-g+w",

@@ -55,6 +55,17 @@ def distributions(site):
     return sorted(n for n in os.listdir(site) if n.endswith((".dist-info", ".egg-info")))
 
 
+def mod_wsgi(site):
+    """(version, identity) of the mod_wsgi distribution in site, or None; the identity
+    changes when it is installed again, even at the same version."""
+    for name in distributions(site):
+        if name.lower().startswith("mod_wsgi-"):
+            st = os.stat(os.path.join(site, name))
+            version = name.rsplit(".", 1)[0].split("-")[1]
+            return version, (st.st_ino, st.st_mtime)
+    return None
+
+
 def _b64(digest):
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 

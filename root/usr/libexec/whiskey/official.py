@@ -14,6 +14,14 @@ Apps written for that builder set them in .s2i/environment or the deployment:
 
 whiskey's own settings win (MOD_WSGI_*, .whiskey/server_args, the container's command): a
 setting of the official builder that one of them overrides is named with the one that applies.
+
+When nothing names the application, the official builder's conventions are looked for in
+APP_HOME, in its order, and what is found is said (convention()):
+
+    app.sh, app.py     a program that is its own server: run, no Apache
+    wsgi.py            the module wsgi, callable application
+    manage.py          a Django project: its settings' WSGI_APPLICATION (from
+                       DJANGO_SETTINGS_MODULE in manage.py), else <package>/wsgi.py
 """
 
 import os
@@ -83,6 +91,67 @@ def server(env, args, src):
                          "mod_wsgi are bypassed (to have them serve a WSGI application instead, "
                          "set APP_MODULE=module:callable)" % (name, value)]
     return None, []
+
+
+_SETTINGS = re.compile(r"""DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']""")
+_WSGI_APPLICATION = re.compile(r"""^WSGI_APPLICATION\s*=\s*["']([\w.]+)["']""", re.M)
+_HOW = "to choose otherwise, set APP_MODULE=module:callable or --entry-point in .whiskey/server_args"
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except (IOError, OSError):
+        return ""
+
+
+def django_wsgi(home):
+    """(module, callable, how it was found) of the Django project in home, or None."""
+    settings = _SETTINGS.search(_read(os.path.join(home, "manage.py")))
+    if not settings:
+        return None
+    name = settings.group(1)
+    declared = _WSGI_APPLICATION.search(_read(os.path.join(home, *name.split(".")) + ".py"))
+    if declared and "." in declared.group(1):
+        module, attribute = declared.group(1).rsplit(".", 1)
+        return module, attribute, "WSGI_APPLICATION in %s, named by manage.py" % name
+    module = name.rsplit(".", 1)[0] + ".wsgi" if "." in name else "wsgi"
+    if os.path.isfile(os.path.join(home, *module.split(".")) + ".py"):
+        return module, "application", "next to %s, named by manage.py" % name
+    return None
+
+
+def convention(env, args, src):
+    """(options, a command to run instead of Apache or None, lines for the log) from the
+    official builder's conventions, when nothing names the application (see above)."""
+    if explicit_entry(env, args, src) or any(env.get(n) for n in ("APP_MODULE", "APP_FILE",
+                                                                     "APP_SCRIPT")):
+        return [], None, []
+    home = app_home(env, src)
+    where = os.path.relpath(home, src)
+    where = "the application" if where == "." else where
+    for name in ("app.sh", "app.py"):
+        path = os.path.join(home, name)
+        if os.path.isfile(path):
+            command = [sys.executable, path] if name == "app.py" else [path]
+            return [], command, ["Running %s (found in %s, as the official builder would) as the "
+                                 "server: Apache and mod_wsgi are bypassed; %s" % (name, where, _HOW)]
+    module = attribute = None
+    if os.path.isfile(os.path.join(home, "wsgi.py")):
+        module, attribute, found = "wsgi", "application", "wsgi.py in %s" % where
+    else:
+        django = django_wsgi(home)
+        if django:
+            module, attribute, found = django[0], django[1], "the Django project's " + django[2]
+    if module is None:
+        return [], None, []
+    options = ["--application-type", "module", "--entry-point", module,
+               "--callable-object", attribute]
+    if where != "the application" and not _has_option(args, "--working-directory"):
+        options += ["--working-directory", home]
+    return options, None, ["Serving %s:%s (%s): no setting names the application; %s"
+                           % (module, attribute, found, _HOW)]
 
 
 def app_home(env, src):

@@ -587,6 +587,11 @@ def main(argv):
                  % ", ".join(trusted_headers(args)))
     try:
         hooks.replace(app_src, "start", args, "starting mod_wsgi-express")
+        if not instead:  # nothing explicit: the official builder's conventions (said)
+            extra, instead, said = official.convention(env, args, app_src)
+            for line in said:
+                say.step(line)
+            args += extra
         if instead:
             os.chdir(official.app_home(env, app_src))
             sys.stderr.flush()

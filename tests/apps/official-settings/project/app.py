@@ -5,6 +5,7 @@ import os
 
 
 def application(environ, start_response):
-    body = json.dumps({"app": "official-settings", "cwd": os.getcwd()}).encode("utf-8")
+    body = json.dumps({"app": "official-settings", "cwd": os.getcwd(),
+                       "server": environ.get("SERVER_SOFTWARE", "")}).encode("utf-8")
     start_response("200 OK", [("Content-Type", "application/json")])
     return [body]
