@@ -1,5 +1,6 @@
 """Sample applications built the way `s2i build` does it, served over real HTTP."""
 
+import json
 import os
 import shutil
 
@@ -104,6 +105,30 @@ def test_legacy_pipfile_lock_is_installed_exactly(run, apps, builder):
     image, _ = apps.build(builder, "pipfile-lock-legacy")
     assert run(image.id).get("/").json() == {"six": "1.16.0", "six_module": "1.16.0",
                                              "colorama": None, "nose": None}
+
+
+def test_pipfile_lock_naming_the_project_as_current_pipenv_does(run, apps, builder, tmp_path):
+    """Current pipenv writes the project itself as "<its name>": {"version": "==0.1"}, with no
+    hash: the project (named so in its setup.py) is built and installed, not refused."""
+    src = str(tmp_path / "app")
+    shutil.copytree(os.path.join(APPS, "pipfile-lock-legacy"), src)
+    with open(os.path.join(src, "Pipfile.lock")) as f:
+        lock = json.load(f)
+    lock["default"]["Pipfile_Demo"] = {"version": "==0.1"}
+    with open(os.path.join(src, "Pipfile.lock"), "w") as f:
+        json.dump(lock, f)
+    with open(os.path.join(src, "setup.py"), "w") as f:
+        f.write("from setuptools import setup\n"
+                "setup(name='pipfile-demo', version='0.1', py_modules=['pipfiledemo'])\n")
+    with open(os.path.join(src, "pipfiledemo.py"), "w") as f:
+        f.write("NAME = 'pipfile-demo'\n")
+    image, logs = apps.build(builder, "pipfile-lock-legacy", suffix="-project", src=src)
+    assert "Building the project itself (Pipfile.lock says it is a package)" in logs, logs
+    app = run(image.id)
+    assert app.get("/").json()["six"] == "1.16.0"
+    code, out = app.exec(["sh", "-c", "cd / && python -c 'import pipfiledemo; "
+                          "print(pipfiledemo.NAME)'"])
+    assert (code, out.strip()) == (0, "pipfile-demo"), out
 
 
 def test_disagreeing_lock_files_fail_naming_them(apps, builder, tmp_path):

@@ -130,6 +130,34 @@ def test_pipfile_lock_default_only_project_and_refusals(tmp_path):
         locks.lock_pins(src, "Pipfile.lock")
 
 
+def test_pipfile_lock_project_as_current_pipenv_writes_it(tmp_path):
+    """pipenv 2023 and later: the project is an entry of its own name, a version, no hash."""
+    lock = {"default": {"six": {"version": "==1.16.0", "hashes": ["sha256:" + H]},
+                        "My_App": {"version": "==0.1"}}}
+    src = write(tmp_path, {"Pipfile.lock": json.dumps(lock),
+                           "pyproject.toml": '[project]\nname = "my-app"\nversion = "0.1"\n'})
+    pins, project = locks.lock_pins(src, "Pipfile.lock")
+    assert locks.versions(pins) == {"six": "1.16.0"} and project
+    os.remove(os.path.join(src, "pyproject.toml"))
+    for name, text in (("setup.py", "setup(name='my_app', version='0.1')\n"),
+                       ("setup.cfg", "[metadata]\nname = my.app\nversion = 0.1\n")):
+        write(tmp_path, {name: text})
+        assert locks.lock_pins(src, "Pipfile.lock")[1], name
+        os.remove(os.path.join(src, name))
+    # Without a project of that name in the source, it is a pin without a hash: refused.
+    with pytest.raises(locks.LockError, match="pins my-app 0.1 without a sha256 hash"):
+        locks.lock_pins(src, "Pipfile.lock")
+
+
+def test_uv_lock_project_as_a_directory_source(tmp_path):
+    text = open(os.path.join(APPS, "uv-lock", "uv.lock")).read()
+    assert 'source = { editable = "." }' in text
+    src = write(tmp_path, {"uv.lock": text.replace('source = { editable = "." }',
+                                                     'source = { directory = "." }')})
+    pins, project = locks.lock_pins(src, "uv.lock")
+    assert project and pins
+
+
 def test_pylock_groups_directory_and_vcs(tmp_path):
     text = """lock-version = "1.0"
 created-by = "hand"

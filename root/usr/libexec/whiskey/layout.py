@@ -81,6 +81,26 @@ def poetry_to_pep440(constraint):
     return alternatives
 
 
+def project_name(src):
+    """The name the application gives itself as a package (pyproject.toml's [project] or
+    [tool.poetry] name, setup.cfg's [metadata] name, setup.py's name="..."), or None."""
+    if os.path.isfile(os.path.join(src, "pyproject.toml")):
+        tables = read_toml(os.path.join(src, "pyproject.toml"))
+        for table in ("project", "tool.poetry"):
+            name = tables.get(table, {}).get("name")
+            if isinstance(name, TEXT):
+                return name
+    for name, pattern in (("setup.cfg", r"(?ms)^\[metadata\].*?^name\s*=\s*([\w.-]+)\s*$"),
+                          ("setup.py", r"""\bname\s*=\s*["']([\w.-]+)["']""")):
+        path = os.path.join(src, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                found = re.search(pattern, f.read().decode("utf-8", "replace"))
+            if found:
+                return found.group(1)
+    return None
+
+
 def declared(src):
     """[(file, constraint as written, [PEP 440 specifier sets, any of which must hold])]."""
     found = []

@@ -368,12 +368,12 @@ def uv_pins(data, lock="uv.lock"):
     by_name, roots = {}, []
     for p in packages:
         source = _get(lock, _where(p["name"]), p, "source", TABLE, {})
-        if source.get("editable") == "." or source.get("virtual") == ".":
+        if "." in (source.get("editable"), source.get("virtual"), source.get("directory")):
             roots.append(p)
         by_name.setdefault(canonical(p["name"]), []).append(p)
     if not roots:
-        raise LockError("%s has no package for the project itself (source = { editable = \".\" } "
-                        "or { virtual = \".\" })" % lock)
+        raise LockError("%s has no package for the project itself (source = { editable = \".\" }, "
+                        "{ directory = \".\" } or { virtual = \".\" })" % lock)
     root = roots[0]
 
     def target(where, dep):
@@ -412,7 +412,7 @@ def uv_pins(data, lock="uv.lock"):
         if package is not root and canonical(package["name"]) not in names:
             names.add(canonical(package["name"]))
             pins.append(_uv_pin(package, lock))
-    return pins, root["source"].get("editable") == "."
+    return pins, root["source"].get("virtual") != "."
 
 
 def _uv_pin(package, lock):
@@ -577,8 +577,10 @@ def _poetry_walk(packages, pyproject, lock):
     return chosen
 
 
-def pipfile_pins(data, lock="Pipfile.lock"):
-    """Pipfile.lock: the "default" section only (never "develop")."""
+def pipfile_pins(data, lock="Pipfile.lock", project_name=None):
+    """Pipfile.lock: the "default" section only (never "develop").  The project itself is
+    {"path": ".", "editable": true}, or (as current pipenv writes it) an entry of the
+    project's own name (project_name) with a version and no hash."""
     pins, project = [], False
     default = _get(lock, "", data, "default", TABLE, {})
     for name in sorted(default):
@@ -592,6 +594,10 @@ def pipfile_pins(data, lock="Pipfile.lock"):
         path = _get(lock, where, entry, "path", STRING)
         if path in (".", "./"):
             project = True
+            continue
+        if (project_name and canonical(name) == canonical(project_name) and path is None
+                and not entry.get("hashes") and "file" not in entry):
+            project = True  # current pipenv's form: "name": {"version": "==0.1"}
             continue
         if path is not None:
             _refuse(lock, name, "the local path %s" % _show(path))
@@ -663,7 +669,8 @@ def lock_pins(src, name):
             pyproject = read_lock(os.path.join(src, PYPROJECT))
         return poetry_pins(data, name, pyproject)
     if name == "Pipfile.lock":
-        return pipfile_pins(data, name)
+        from layout import project_name
+        return pipfile_pins(data, name, project_name(src))
     return pylock_pins(data, name)
 
 
