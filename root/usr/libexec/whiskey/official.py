@@ -45,14 +45,15 @@ class Refused(ValueError):
     pass
 
 
-def _has_option(args, option):
+def has_option(args, option):
+    """Whether a mod_wsgi-express option list holds option (``--x v`` or ``--x=v``)."""
     return any(a == option or a.startswith(option + "=") for a in args)
 
 
 def _named(env, args, overriders):
     """The whiskey setting among overriders that is set, or None."""
     for name in overriders:
-        if name.startswith("--") and _has_option(args, name):
+        if name.startswith("--") and has_option(args, name):
             return name
         if not name.startswith("--") and env.get(name):
             return "%s=%s" % (name, env[name])
@@ -148,7 +149,7 @@ def convention(env, args, src):
         return [], None, []
     options = ["--application-type", "module", "--entry-point", module,
                "--callable-object", attribute]
-    if where != "the application" and not _has_option(args, "--working-directory"):
+    if where != "the application" and not has_option(args, "--working-directory"):
         options += ["--working-directory", home]
     return options, None, ["Serving %s:%s (%s): no setting names the application; %s"
                            % (module, attribute, found, _HOW)]

@@ -24,6 +24,7 @@ import official
 import places
 import say
 import supervise
+from official import has_option
 from supervise import STATUS_HEADER, stop_budget
 
 DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
@@ -250,7 +251,7 @@ def mod_wsgi_version(paths=None):
 def request_timeout_args(args, version):
     """(options to append, a line for the log) making --request-timeout the
     time one request may run before its daemon process is replaced."""
-    if version is None or version < (6,) or _has_option(args, "--embedded-mode"):
+    if version is None or version < (6,) or has_option(args, "--embedded-mode"):
         return [], None
     try:
         timeout = int(last_value(args, "--request-timeout", REQUEST_TIMEOUT))
@@ -357,10 +358,6 @@ DEFAULT_TRUSTED_PROXIES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127
 NO_PROXY = ("0.0.0.0/32",)
 
 
-def _has_option(args, option):
-    return any(a == option or a.startswith(option + "=") for a in args)
-
-
 def last_value(args, option, default=None):
     """The value of the last ``option VALUE`` or ``option=VALUE`` in args
     (mod_wsgi-express keeps the last one), else default."""
@@ -380,7 +377,7 @@ def trusted_proxies(args, env):
     $WHISKEY_TRUSTED_PROXIES (space or comma separated CIDRs, ``none`` or
     ``all``) or DEFAULT_TRUSTED_PROXIES.
     """
-    if not _has_option(args, "--trust-proxy-header") or _has_option(args, "--trust-proxy"):
+    if not has_option(args, "--trust-proxy-header") or has_option(args, "--trust-proxy"):
         return [], None
     value = env.get("WHISKEY_TRUSTED_PROXIES", "").replace(",", " ").split()
     if not value:
@@ -440,7 +437,7 @@ def front_end_directives(args):
     the application runs in Apache's own threads (--embedded-mode), where
     each thread would run Python: more of them only add GIL contention and
     memory (see "Embedded mode" in the README)."""
-    if _has_option(args, "--max-clients") or _has_option(args, "--embedded-mode"):
+    if has_option(args, "--max-clients") or has_option(args, "--embedded-mode"):
         return []
     threads, processes = FRONT_THREADS_PER_PROCESS, FRONT_PROCESSES
     sizing = ["ServerLimit %d" % processes, "ThreadLimit %d" % threads,
@@ -582,7 +579,7 @@ def main(argv):
         say.step("Trusting %s only from %s (WHISKEY_TRUSTED_PROXIES)"
                  % (", ".join(trusted_headers(args)),
                     "no peer" if proxies == list(NO_PROXY) else " ".join(proxies)))
-    elif _has_option(args, "--trust-proxy-header") and not _has_option(args, "--trust-proxy"):
+    elif has_option(args, "--trust-proxy-header") and not has_option(args, "--trust-proxy"):
         say.warn("WHISKEY_TRUSTED_PROXIES=all: %s are believed from every client"
                  % ", ".join(trusted_headers(args)))
     try:
