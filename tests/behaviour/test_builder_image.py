@@ -159,6 +159,13 @@ def test_ssl_completes_a_tls_handshake(host):
     assert out.startswith("tls-ok TLS"), out
 
 
+def test_en_us_utf8_is_a_locale_an_application_can_set(host):
+    # sclorg's images have it, and applications ask for it by name; C.UTF-8 stays LANG.
+    assert python(host, "import locale\n"
+                        "print(locale.setlocale(locale.LC_ALL, 'en_US.UTF-8'))") == "en_US.UTF-8"
+    assert host.check_output("echo $LANG") == "C.UTF-8"
+
+
 def test_ctypes_calls_into_libc(host):
     assert python(host, "import ctypes, ctypes.util\n"
                         "libc = ctypes.CDLL(ctypes.util.find_library('c'))\n"

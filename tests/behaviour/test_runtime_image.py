@@ -147,6 +147,8 @@ def test_multi_stage_dockerfile_equivalent_serves(docker_client, run, builder, r
     assert app.get("/static/hello.txt").text == "static hello\n"
     status, out = _sh(docker_client, image.id, "command -v gcc || echo no-gcc")
     assert out.strip() == "no-gcc"
+    status, out = _sh(docker_client, image.id, "locale -a | grep -x en_US.utf8")
+    assert (status, out.strip()) == (0, "en_US.utf8"), out
 
 
 def test_builder_still_compiles_a_pinned_mod_wsgi_from_its_sdist(apps, builder, run, variant,

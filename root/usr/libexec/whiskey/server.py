@@ -296,7 +296,7 @@ def server_args(env, server_args_text="", cpus=1.0, official_args=()):
     mod_wsgi-express keeps the last value of a repeated option, so
     server_args overrides the environment, which overrides the defaults.
     """
-    # mod_wsgi-express assumes en_US.UTF-8, which the image does not have.
+    # mod_wsgi-express assumes en_US.UTF-8; Apache runs in the image's LANG (C.UTF-8) instead.
     locale = ["--locale", env.get("LANG") or "C.UTF-8"]
     return (DEFAULTS + locale + sizing_args(cpus) + list(official_args) + env_args(env) +
             split(server_args_text, env))
