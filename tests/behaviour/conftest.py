@@ -103,8 +103,8 @@ def _once_per(session):
 # prefetched builds (below) run; the Django sample, the slowest build, late;
 # then what times things, after every build has ended; publishing last.
 MODULE_ORDER = ("test_builder_image", "test_sbom", "test_runtime", "test_security",
-                "test_runtime_image", "test_apps", "test_holding_up", "test_publish",
-                "test_s2i_client")
+                "test_runtime_image", "test_apps", "test_official", "test_extensions",
+                "test_holding_up", "test_publish", "test_s2i_client")
 
 
 @pytest.hookimpl(trylast=True)
@@ -510,6 +510,8 @@ def prefetched(request, apps, builder, variant, no_entry_point_src, pinned_mod_w
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("variant") is variant:
             modules.add(item.module.__name__.rsplit(".", 1)[-1])
+    if "test_extensions" in modules:  # the longest build (it compiles): first
+        apps.prefetch(builder, "c-extensions")
     if modules & {"test_runtime", "test_security", "test_holding_up"}:
         apps.prefetch(builder, "probe")
     if "test_apps" in modules:
@@ -530,3 +532,5 @@ def prefetched(request, apps, builder, variant, no_entry_point_src, pinned_mod_w
         apps.prefetch(builder, "compiled", suffix="-inc")
     if "test_security" in modules:
         apps.prefetch(builder, "hostile", kind="runtime", env=HOSTILE_ENV)
+    if "test_official" in modules:
+        apps.prefetch(builder, "conventional-django")

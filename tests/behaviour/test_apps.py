@@ -22,16 +22,17 @@ def test_wsgi_script_app_from_as_dockerfile_build(run, apps, builder, variant):
     assert static.status == 200 and static.text == "static hello\n"
 
 
-def test_no_entry_point_serves_the_mod_wsgi_default_page(run, apps, builder, no_entry_point_src):
+def test_no_entry_point_answers_503_so_that_probes_fail(run, apps, builder, no_entry_point_src):
     """Its runtime.txt names the image's own Python: accepted."""
     image, _ = apps.build(builder, "no-entry-point", src=no_entry_point_src)
     app = run(image.id)
-    r = app.get("/")
-    assert r.status == 200
-    assert "mod_wsgi" in r.text and "<html" in r.text.lower()
+    for path in ("/", "/healthz"):
+        r = app.get(path)
+        assert r.status == 503 and r.text.startswith("whiskey: no application is named"), r.text
     # Said loudly, with how to name the application.
-    assert ("whiskey: WARNING: no application is named: mod_wsgi-express's placeholder page "
-            "answers every request (name one with APP_MODULE=module:callable") in app.logs()
+    assert ("whiskey: WARNING: no application is named: every request is answered 503 Service "
+            "Unavailable, so that probes fail (name one with APP_MODULE=module:callable") \
+        in app.logs()
 
 
 # -- layouts other than requirements.txt (issue 10) ----------------------------------

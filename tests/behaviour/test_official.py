@@ -83,12 +83,32 @@ def test_app_file_runs_as_the_server_under_tini_and_stops_at_once(official_image
         container.remove(force=True)
 
 
-def test_a_django_project_with_no_settings_is_found_served_and_said(apps, builder, run):
-    image, _ = apps.build(builder, "conventional-django")
-    app = run(image.id)
+def test_a_django_project_is_collected_migrated_found_and_served_as_the_official_builder_does(
+        apps, builder, run):
+    image, build_log = apps.build(builder, "conventional-django")
+    assert "---> Collecting Django's static files (manage.py collectstatic, settings " \
+           "mysite.settings; DISABLE_COLLECTSTATIC=1 skips it)" in build_log, build_log
+    app = run(image.id, user="123456:0")
+    logs = app.logs()
     assert app.get("/").text == "conventional django layout"
+    assert ("---> Running manage.py migrate --noinput, as the official builder does at every "
+            "start (DISABLE_MIGRATE=1 turns it off;") in logs
+    assert app.get("/users").text == "users: 0"  # the auth tables: migrated
     assert ("---> Serving mysite.wsgi:application (the Django project's WSGI_APPLICATION in "
             "mysite.settings, named by manage.py): no setting names the application; to "
             "choose otherwise, set APP_MODULE=module:callable or --entry-point in "
-            ".whiskey/server_args") in app.logs()
-    assert "no application is named" not in app.logs()
+            ".whiskey/server_args") in logs
+    assert ("---> Serving /static from /opt/app-root/src/staticfiles with Apache (Django's "
+            "STATIC_URL and STATIC_ROOT, collected at build)") in logs
+    css = app.get("/static/admin/css/base.css")
+    assert css.status == 200 and css.headers["Content-Type"].startswith("text/css")
+    assert css.headers.get("ETag") and css.headers.get("Accept-Ranges") == "bytes"  # Apache's
+    assert "no application is named" not in logs
+
+
+def test_django_migrate_is_skipped_when_disabled_and_said(apps, builder, run):
+    app = run(apps.build(builder, "conventional-django")[0].id,
+              environment={"DISABLE_MIGRATE": "1"})
+    assert "---> Not running manage.py migrate (DISABLE_MIGRATE is set)" in app.logs()
+    assert app.get("/users").status == 500  # no auth tables
+    assert app.get("/").text == "conventional django layout"

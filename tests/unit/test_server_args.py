@@ -292,6 +292,7 @@ def test_main_execs_mod_wsgi_express(app):
     assert out.read_text().splitlines() == (
         ["mod_wsgi-express", "setup-server"] + FIXED
         + ["--processes", "2", "--setenv", "G", "hi there", "--reload-on-changes",
+           server.PLACEHOLDER,  # nothing names the application: 503 to every request
            "--include-file", runtime + "/whiskey-httpd.conf", "--server-root", runtime + "/httpd"])
     assert "---> mod_wsgi-express setup-server --log-to-terminal" in proc.stderr
     with open(str(out) + ".apachectl") as f:

@@ -20,12 +20,15 @@ import subprocess
 import sys
 import tempfile
 
+import djangoapp
 import hooks
 import installed
 import layout
 import locks
+import official
 import places
 import say
+import server
 import wheelhouse
 from say import Failed
 
@@ -273,6 +276,14 @@ def install(manifest):
     # (s2i unpacked it as this user, so it can go).
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     hooks.run(APP_SRC, "build")
+    # After the hook, which may make assets for it; a Django project's only, and only
+    # when whiskey's own settings do not name the application (djangoapp.py).
+    try:
+        whiskey = server.whiskey_names_app(os.environ, APP_SRC)
+    except server.ServerArgsError as exc:
+        raise Failed(str(exc))
+    if not whiskey:
+        djangoapp.collect_static(os.environ, official.app_home(os.environ, APP_SRC), APP_SRC)
     asked = any((wheelhouse.name_version(n) or ("",))[0] == "mod-wsgi"
                 for n in wheelhouse.wheels(WHEELHOUSE))
     say_mod_wsgi(serving, installed.mod_wsgi(installed.site_packages()), asked)

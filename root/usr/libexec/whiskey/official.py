@@ -20,13 +20,15 @@ APP_HOME, in its order, and what is found is said (convention()):
 
     app.sh, app.py     a program that is its own server: run, no Apache
     wsgi.py            the module wsgi, callable application
-    manage.py          a Django project: its settings' WSGI_APPLICATION (from
-                       DJANGO_SETTINGS_MODULE in manage.py), else <package>/wsgi.py
+    manage.py          a Django project: its settings' WSGI_APPLICATION, else
+                       <package>/wsgi.py (djangoapp.py: its static files and migrate too)
 """
 
 import os
 import re
 import sys
+
+import djangoapp
 
 # Official setting -> the whiskey settings that override it (environment or option).
 _OVERRIDDEN_BY = {
@@ -94,33 +96,7 @@ def server(env, args, src):
     return None, []
 
 
-_SETTINGS = re.compile(r"""DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']""")
-_WSGI_APPLICATION = re.compile(r"""^WSGI_APPLICATION\s*=\s*["']([\w.]+)["']""", re.M)
 _HOW = "to choose otherwise, set APP_MODULE=module:callable or --entry-point in .whiskey/server_args"
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except (IOError, OSError):
-        return ""
-
-
-def django_wsgi(home):
-    """(module, callable, how it was found) of the Django project in home, or None."""
-    settings = _SETTINGS.search(_read(os.path.join(home, "manage.py")))
-    if not settings:
-        return None
-    name = settings.group(1)
-    declared = _WSGI_APPLICATION.search(_read(os.path.join(home, *name.split(".")) + ".py"))
-    if declared and "." in declared.group(1):
-        module, attribute = declared.group(1).rsplit(".", 1)
-        return module, attribute, "WSGI_APPLICATION in %s, named by manage.py" % name
-    module = name.rsplit(".", 1)[0] + ".wsgi" if "." in name else "wsgi"
-    if os.path.isfile(os.path.join(home, *module.split(".")) + ".py"):
-        return module, "application", "next to %s, named by manage.py" % name
-    return None
 
 
 def convention(env, args, src):
@@ -142,7 +118,7 @@ def convention(env, args, src):
     if os.path.isfile(os.path.join(home, "wsgi.py")):
         module, attribute, found = "wsgi", "application", "wsgi.py in %s" % where
     else:
-        django = django_wsgi(home)
+        django = djangoapp.wsgi(env, home)
         if django:
             module, attribute, found = django[0], django[1], "the Django project's " + django[2]
     if module is None:

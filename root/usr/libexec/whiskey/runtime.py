@@ -6,7 +6,8 @@ room; a UID without a passwd entry (OpenShift's random ones) gets one;
 .whiskey/user_vars/NAME files are copied to $WHISKEY_ENVDIR, the deploy-env hook
 may change them, and each becomes environment variable NAME; the deploy hook
 runs (migrations and the like: if it fails the container stops with its
-output, rather than serve a half-migrated database); then server.main().
+output, rather than serve a half-migrated database); then server.main() (which
+migrates a Django project the official builder's way: djangoapp.py).
 Any failure before the server is one ``whiskey: ERROR:`` line and exit status 1.
 """
 

@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 
+import djangoapp
 import hooks
 import official
 import places
@@ -542,17 +543,31 @@ def setup_server(args, root, env, status=(0, "")):
 # objects under the GIL, so few arenas cost no speed.  A value set by the
 # user is kept.
 MALLOC_ARENA_MAX = "2"
+# What answers when no application is named: 503 to every request (placeholder.py).
+PLACEHOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "placeholder.py")
+
+
+def server_args_text(app_src):
+    path = places.whiskey_file(app_src, "server_args")
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        return f.read()
+
+
+def whiskey_names_app(env, app_src):
+    """The whiskey setting (environment or .whiskey/server_args) that names the
+    application, or None: then the official builder's Django steps apply (djangoapp.py).
+    ServerArgsError when server_args cannot be read as options."""
+    return official.explicit_entry(env, env_args(env) + split(server_args_text(app_src), env),
+                                   app_src)
 
 
 def main(argv):
     env = os.environ
     env.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
     app_src = places.app_src(env)
-    path = places.whiskey_file(app_src, "server_args")
-    text = ""
-    if os.path.exists(path):
-        with open(path) as f:
-            text = f.read()
+    text = server_args_text(app_src)
     try:
         own = env_args(env) + split(text, env) + argv  # whiskey's own settings
         theirs, said = official.options(env, own, app_src)
@@ -583,12 +598,16 @@ def main(argv):
         say.warn("WHISKEY_TRUSTED_PROXIES=all: %s are believed from every client"
                  % ", ".join(trusted_headers(args)))
     try:
+        if not official.explicit_entry(env, own, app_src):  # whiskey's own naming wins
+            djangoapp.migrate(env, official.app_home(env, app_src), app_src)
         hooks.replace(app_src, "start", args, "starting mod_wsgi-express")
         if not instead:  # nothing explicit: the official builder's conventions (said)
             extra, instead, said = official.convention(env, args, app_src)
             for line in said:
                 say.step(line)
             args += extra
+        if not instead:
+            args += djangoapp.static_alias(args, app_src)
         if instead:
             os.chdir(official.app_home(env, app_src))
             sys.stderr.flush()
@@ -597,9 +616,10 @@ def main(argv):
         say.error(str(exc))
         return 1
     if not official.explicit_entry({}, args, app_src):
-        say.warn("no application is named: mod_wsgi-express's placeholder page answers every "
-                 "request (name one with APP_MODULE=module:callable, MOD_WSGI_ENTRY_POINT or "
-                 "--entry-point in .whiskey/server_args)")
+        say.warn("no application is named: every request is answered 503 Service Unavailable, "
+                 "so that probes fail (name one with APP_MODULE=module:callable, "
+                 "MOD_WSGI_ENTRY_POINT or --entry-point in .whiskey/server_args)")
+        args.append(PLACEHOLDER)
     timeout, note = request_timeout_args(args, mod_wsgi_version())
     if note:
         say.step(note)

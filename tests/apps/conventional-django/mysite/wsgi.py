@@ -1,6 +1,8 @@
-"""The project's WSGI module (a plain WSGI callable here: what is tested is that it is found)."""
+"""The project's WSGI module, as startproject writes it."""
+import os
 
+from django.core.wsgi import get_wsgi_application
 
-def application(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"conventional django layout"]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+
+application = get_wsgi_application()
