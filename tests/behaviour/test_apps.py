@@ -24,7 +24,9 @@ def test_wsgi_script_app_from_as_dockerfile_build(run, apps, builder, variant):
 
 def test_no_entry_point_answers_503_so_that_probes_fail(run, apps, builder, no_entry_point_src):
     """Its runtime.txt names the image's own Python: accepted."""
-    image, _ = apps.build(builder, "no-entry-point", src=no_entry_point_src)
+    image, build_log = apps.build(builder, "no-entry-point", src=no_entry_point_src)
+    assert ("whiskey: WARNING: At start, with this build's environment: no application is "
+            "named: every request will be answered 503") in build_log, build_log
     app = run(image.id)
     for path in ("/", "/healthz"):
         r = app.get(path)

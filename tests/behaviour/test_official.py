@@ -59,6 +59,12 @@ def test_port_app_home_and_app_module_serve_the_app_and_are_said(official):
     assert "no application is named" not in logs
 
 
+def test_the_build_log_says_what_the_start_will_serve(apps, builder):
+    logs = apps.build(builder, "official-settings")[1]
+    assert ("---> At start, with this build's environment: APP_MODULE=app:application (the "
+            "official builder's): --application-type module") in logs, logs
+
+
 def test_gunicorns_own_configuration_is_named_as_not_read(official):
     assert ("---> APP_CONFIG (gunicorn's configuration) is not read: whiskey serves with Apache "
             "and mod_wsgi; put mod_wsgi-express options in .whiskey/server_args") in official[1]
@@ -88,6 +94,8 @@ def test_a_django_project_is_collected_migrated_found_and_served_as_the_official
     image, build_log = apps.build(builder, "conventional-django")
     assert "---> Collecting Django's static files (manage.py collectstatic, settings " \
            "mysite.settings; DISABLE_COLLECTSTATIC=1 skips it)" in build_log, build_log
+    assert "---> At start, with this build's environment: Serving mysite.wsgi:application " \
+           "(the Django project's WSGI_APPLICATION" in build_log, build_log
     app = run(image.id, user="123456:0")
     logs = app.logs()
     assert app.get("/").text == "conventional django layout"

@@ -42,6 +42,9 @@ def test_hooks_run_in_order_as_bash_runs_them(image, capfd):
     assert err.splitlines() == [
         "---> Installing application source into %s" % assemble.APP_SRC,
         "---> Running action hook pre-build", "---> Running action hook build",
+        "---> At start, with this build's environment: Serving wsgi:application (wsgi.py in "
+        "the application): no setting names the application; to choose otherwise, set "
+        "APP_MODULE=module:callable or --entry-point in .whiskey/server_args",
         "---> Application assembled"]
     assert not os.path.exists(str(image))  # the upload is taken
 

@@ -665,3 +665,33 @@ def test_malloc_arenas_are_limited_unless_set(app, given, seen):
     assert _run(env).returncode == 0
     with open(str(out) + ".arena") as f:
         assert f.read().strip() == seen
+
+
+def test_the_build_says_what_the_start_will_serve(tmp_path):
+    """server.what_starts: main()'s decision, as one line for the build log."""
+    src = tmp_path
+    (src / "project").mkdir()
+    (src / "project" / "server.py").write_text("")
+    (src / "wsgi.py").write_text("")
+    said = server.what_starts
+    assert said({}, str(src)) == ("Serving wsgi:application (wsgi.py in the application): no "
+                                  "setting names the application; to choose otherwise, set "
+                                  "APP_MODULE=module:callable or --entry-point in "
+                                  ".whiskey/server_args", False)
+    assert said({"APP_MODULE": "app:application"}, str(src))[0].startswith(
+        "APP_MODULE=app:application (the official builder's): --application-type module")
+    assert said({"APP_HOME": "project", "APP_FILE": "server.py"}, str(src))[0].startswith(
+        "APP_FILE=server.py (the official builder's): running it as the server")
+    assert said({"MOD_WSGI_ENTRY_POINT": "x.py", "APP_FILE": "server.py"}, str(src)) == (
+        "serving what MOD_WSGI_ENTRY_POINT=x.py names (whiskey's setting)", False)
+    assert said({"APP_FILE": "missing.py"}, str(src)) == (
+        "the start will refuse: APP_FILE=missing.py: there is no such file in %s" % src, True)
+    (src / "wsgi.py").unlink()
+    line, warning = said({}, str(src))
+    assert warning and line.startswith("no application is named: every request will be "
+                                       "answered 503 Service Unavailable")
+    hook = src / ".whiskey" / "action_hooks" / "start"
+    hook.parent.mkdir(parents=True)
+    hook.write_text("")
+    assert said({}, str(src)) == (
+        "the start hook (.whiskey/action_hooks/start) replaces mod_wsgi-express", False)

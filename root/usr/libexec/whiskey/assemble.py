@@ -288,6 +288,9 @@ def install(manifest):
                 for n in wheelhouse.wheels(WHEELHOUSE))
     say_mod_wsgi(serving, installed.mod_wsgi(installed.site_packages()), asked)
 
+    line, warning = server.what_starts(os.environ, APP_SRC)
+    (say.warn if warning else say.step)("At start, with this build's environment: " + line)
+
     # Let any UID in group 0 (OpenShift's random UIDs) write what this build made.
     subprocess.call(["find", APP_ROOT, "-user", str(os.getuid()), "!", "-perm", "-g+w",
                      "-exec", "chmod", "g+rwX", "{}", "+"], stderr=open(os.devnull, "w"))

@@ -563,6 +563,32 @@ def whiskey_names_app(env, app_src):
                                    app_src)
 
 
+def what_starts(env, app_src):
+    """(what the start will serve and why, as main() decides it given env; whether that
+    is a warning), for the build log."""
+    try:
+        own = env_args(env) + split(server_args_text(app_src), env)
+        if os.path.exists(places.whiskey_file(app_src, "action_hooks", "start")):
+            return "the start hook (.whiskey/action_hooks/start) replaces mod_wsgi-express", False
+        whiskey = official.explicit_entry(env, own, app_src)
+        if whiskey:
+            return "serving what %s names (whiskey's setting)" % whiskey, False
+        instead, ran = official.server(env, own, app_src)
+        if instead:
+            return ran[0], False
+        theirs, said = official.options(env, own, app_src)
+        if has_option(theirs, "--entry-point"):
+            return said[-1], False  # APP_MODULE's, said last
+        _, _, said = official.convention(env, own, app_src)
+    except (ServerArgsError, official.Refused) as exc:
+        return "the start will refuse: %s" % exc, True
+    if said:
+        return said[0], False
+    return ("no application is named: every request will be answered 503 Service Unavailable "
+            "(name one with APP_MODULE=module:callable, MOD_WSGI_ENTRY_POINT or --entry-point "
+            "in .whiskey/server_args)"), True
+
+
 def main(argv):
     env = os.environ
     env.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
