@@ -42,8 +42,9 @@ class ServerConfig:
     run_kwargs: Mapping[str, Any]
 
 
-def configurations(cpus: float, quick: bool) -> list[ServerConfig]:
-    """Every server configuration measured.
+def configurations(cpus: float, quick: bool, peers: bool = True) -> list[ServerConfig]:
+    """Every server configuration measured; ``peers``: with pyuwsgi and Granian (the
+    bench app installs them from Python 3.10 on).
 
     "cores" for the usual gunicorn formula is the container's CPU limit, not
     the host's: the container cannot use more.
@@ -79,8 +80,21 @@ def configurations(cpus: float, quick: bool) -> list[ServerConfig]:
                      "CPU-bound work",
                      {"environment": {"MOD_WSGI_EMBEDDED_MODE": "1", "MOD_WSGI_THREADS": "4"}}),
     ]
+    if peers:
+        configs += [
+            ServerConfig("pyuwsgi-1",
+                         "uWSGI (pyuwsgi), 1 process, its HTTP socket, no request log",
+                         {"command": ["uwsgi", "--http-socket", "0.0.0.0:8080", "--master",
+                                      "--processes", "1", "--module", "wsgi:application",
+                                      "--need-app", "--die-on-term", "--disable-logging"]}),
+            ServerConfig("granian-1",
+                         "Granian, WSGI interface, 1 worker, its defaults",
+                         {"command": ["granian", "--interface", "wsgi", "--host", "0.0.0.0",
+                                      "--port", "8080", "--workers", "1", "wsgi:application"]}),
+        ]
     if quick:
-        keep = ("whiskey-default", "whiskey-embedded-4", "gunicorn-sync-1", f"gunicorn-gthread-{w}x4")
+        keep = ("whiskey-default", "whiskey-embedded-4", "gunicorn-sync-1", f"gunicorn-gthread-{w}x4",
+                "pyuwsgi-1", "granian-1")
         configs = [c for c in configs if c.name in keep]
     return configs
 

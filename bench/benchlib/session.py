@@ -156,7 +156,8 @@ def run(settings: Settings, command: str) -> int:
     ctx.foreign.start()
     started = time.time()
     result = header(ctx, subject, builder_image, command)
-    configs = configurations(settings.cpus, settings.quick)
+    configs = configurations(settings.cpus, settings.quick,
+                             peers=subject.variant.version_info[:2] >= (3, 10))
     result["configurations"] = [(c.name, c.description) for c in configs]
     try:
         measure(ctx, subject, configs, result)

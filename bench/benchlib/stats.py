@@ -49,9 +49,10 @@ def serving_noise(serving: Result) -> tuple[float, int]:
     return max(r["foreign_cpu"] for r in allruns), sum(len(r["discarded"]) for r in allruns)
 
 
-def whiskey_ratios(w: Result, gun1: Result, best: Result | None, fastest: Result | None = None) -> Result:
-    """One whiskey cell's req/s and memory against gunicorn-sync-1's, the best tuned gunicorn's
-    and the fastest gunicorn's (sync-1 included)."""
+def whiskey_ratios(w: Result, gun1: Result, best: Result | None, fastest: Result | None = None,
+                   peer: Result | None = None) -> Result:
+    """One whiskey cell's req/s and memory against gunicorn-sync-1's, the best tuned gunicorn's,
+    the fastest gunicorn's (sync-1 included) and the fastest peer's (pyuwsgi, Granian)."""
     r = {"rps_vs_gunicorn_sync_1": round(w["rps"] / gun1["rps"], 2),
          "memory_vs_gunicorn_sync_1": round(w["memory_mib"] / gun1["memory_mib"], 2)}
     if best:
@@ -60,6 +61,9 @@ def whiskey_ratios(w: Result, gun1: Result, best: Result | None, fastest: Result
     if fastest:
         r["rps_vs_fastest_gunicorn"] = round(w["rps"] / fastest["rps"], 3)
         r["memory_vs_fastest_gunicorn"] = round(w["memory_mib"] / fastest["memory_mib"], 3)
+    if peer:
+        r["rps_vs_fastest_peer"] = round(w["rps"] / peer["rps"], 3)
+        r["memory_vs_fastest_peer"] = round(w["memory_mib"] / peer["memory_mib"], 3)
     return r
 
 
@@ -78,10 +82,22 @@ def ratios(summary: Result, names: Sequence[str], conc: str = "32", path: str = 
     best_cell = cell(best) if best else None
     fastest = fastest_gunicorn({n: cell(n) for n in names})
     fastest_cell = cell(fastest) if fastest else None
+    peer = fastest_peer({n: cell(n) for n in names})
+    peer_cell = cell(peer) if peer else None
     whiskeys = [n for n in names if n.startswith("whiskey") and cell(n)] if gun1 else []
-    by_config = {n: whiskey_ratios(cell(n), gun1, best_cell, fastest_cell) for n in whiskeys}
+    by_config = {n: whiskey_ratios(cell(n), gun1, best_cell, fastest_cell, peer_cell)
+                 for n in whiskeys}
     return {"at": {"path": path, "concurrency": int(conc)}, "best_tuned_gunicorn": best,
-            "fastest_gunicorn": fastest, "by_config": by_config}
+            "fastest_gunicorn": fastest, "fastest_peer": peer, "by_config": by_config}
+
+
+PEERS = ("pyuwsgi-", "granian-")
+
+
+def fastest_peer(cells: dict[str, Result | None]) -> str | None:
+    """The peer server configuration (PEERS) with the most req/s (first of equals)."""
+    peers = [n for n, c in cells.items() if n.startswith(PEERS) and c]
+    return max(peers, key=lambda n: cells[n]["rps"]) if peers else None
 
 
 def fastest_gunicorn(cells: dict[str, Result | None]) -> str | None:
