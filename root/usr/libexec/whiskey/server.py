@@ -555,19 +555,23 @@ def server_args_text(app_src):
         return f.read()
 
 
+def own_args(env, text, argv=()):
+    """whiskey's own options: the environment's, .whiskey/server_args' (its text), the
+    command's.  ServerArgsError when server_args cannot be read as options."""
+    return env_args(env) + split(text, env) + list(argv)
+
+
 def whiskey_names_app(env, app_src):
     """The whiskey setting (environment or .whiskey/server_args) that names the
-    application, or None: then the official builder's Django steps apply (djangoapp.py).
-    ServerArgsError when server_args cannot be read as options."""
-    return official.explicit_entry(env, env_args(env) + split(server_args_text(app_src), env),
-                                   app_src)
+    application, or None: then the official builder's Django steps apply (djangoapp.py)."""
+    return official.explicit_entry(env, own_args(env, server_args_text(app_src)), app_src)
 
 
 def what_starts(env, app_src):
     """(what the start will serve and why, as main() decides it given env; whether that
     is a warning), for the build log."""
     try:
-        own = env_args(env) + split(server_args_text(app_src), env)
+        own = own_args(env, server_args_text(app_src))
         if os.path.exists(places.whiskey_file(app_src, "action_hooks", "start")):
             return "the start hook (.whiskey/action_hooks/start) replaces mod_wsgi-express", False
         whiskey = official.explicit_entry(env, own, app_src)
@@ -595,7 +599,7 @@ def main(argv):
     app_src = places.app_src(env)
     text = server_args_text(app_src)
     try:
-        own = env_args(env) + split(text, env) + argv  # whiskey's own settings
+        own = own_args(env, text, argv)  # whiskey's own settings
         theirs, said = official.options(env, own, app_src)
         instead, ran = official.server(env, own, app_src)
         args = server_args(env, text, container_cpus(env), theirs) + argv
