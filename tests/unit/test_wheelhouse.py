@@ -156,3 +156,14 @@ def test_save_artifacts_streams_the_wheels_and_the_manifest_only(tmp_path):
     out = io.BytesIO()
     wheelhouse.save_artifacts(str(tmp_path / "none"), out)  # a clean build saved nothing
     assert tarfile.open(fileobj=io.BytesIO(out.getvalue())).getnames() == []
+
+
+def test_installing_a_builds_wheels_drops_pips_binary_choices(monkeypatch):
+    """PIP_NO_BINARY=lxml made the build compile lxml; the install of that wheel must
+    not be refused by it (a build with it set failed: "No matching distribution")."""
+    for name in wheelhouse.BINARY_CHOICES:
+        monkeypatch.setenv(name, "lxml")
+    monkeypatch.setenv("PIP_INDEX_URL", "https://index.example/simple")
+    env = wheelhouse.installing_env()
+    assert not set(wheelhouse.BINARY_CHOICES) & set(env)
+    assert env["PIP_INDEX_URL"] == "https://index.example/simple"

@@ -41,9 +41,10 @@ CA_DIR = "/run/secrets/whiskey-ca"
 SETID_ROOT = "/"  # where no setuid or setgid file may be after the build
 
 
-def pip(args, failed):
+def pip(args, failed, env=None):
     """Run this environment's pip; Failed(failed) when it fails."""
-    if subprocess.call([os.path.join(os.path.dirname(sys.executable), "pip")] + args) != 0:
+    if subprocess.call([os.path.join(os.path.dirname(sys.executable), "pip")] + args,
+                       env=env) != 0:
         raise Failed(failed)
 
 
@@ -138,7 +139,8 @@ def install_requirements(manifest, before):
             # A saved wheel that does not match a pin is made again, not installed unchecked.
             build_wheels("requirements.txt", ["-r", requirements], pinned)
         # The wheels were built honouring --no-binary/--only-binary; installing them
-        # must not be refused by those same lines.  Nor by hash pins: each wheel was
+        # must not be refused by those same lines (nor by PIP_NO_BINARY and the like:
+        # wheelhouse.installing_env).  Nor by hash pins: each wheel was
         # made in this build from files pip checked against them (a wheel compiled
         # from a pinned sdist has a hash of its own).
         with open(requirements) as f:
@@ -150,7 +152,8 @@ def install_requirements(manifest, before):
         say.step("Installing requirements.txt")
         try:
             pip(["install", "--no-cache-dir", "--no-index", "--find-links", WHEELHOUSE,
-                 "-r", installable], "pip install -r requirements.txt failed (its message is above)")
+                 "-r", installable], "pip install -r requirements.txt failed (its message is above)",
+                env=wheelhouse.installing_env())
         finally:
             remove(installable)
     # What this build installed, for the next incremental build to repeat.
@@ -170,7 +173,7 @@ def install_project():
     wheels = sorted(os.path.join(WHEELHOUSE, f) for f in os.listdir(WHEELHOUSE)
                     if f.endswith(".whl"))
     pip(["install", "--no-cache-dir", "--no-index", "--find-links", WHEELHOUSE] + wheels,
-        "pip could not install the project (its message is above)")
+        "pip could not install the project (its message is above)", env=wheelhouse.installing_env())
     wheelhouse.save(WHEELHOUSE, None, None, "a project is built and installed by pip every time")
 
 

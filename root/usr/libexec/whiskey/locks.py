@@ -754,10 +754,10 @@ def plan(pins, house, manifest, lock):
     return reuse, fetch
 
 
-def pip(*args):
-    """Run this interpreter's pip; LockError naming what failed."""
+def pip(*args, **options):
+    """Run this interpreter's pip (env=: its environment); LockError naming what failed."""
     command = [sys.executable, "-m", "pip"] + list(args)
-    if subprocess.call(command) != 0:
+    if subprocess.call(command, env=options.get("env")) != 0:
         raise LockError("pip %s failed (its message is above)" % args[0])
 
 
@@ -849,7 +849,8 @@ def install(src, house, env, manifest):
             wheels += [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".whl")]
         log("Installing %s from %s" % (packages(len(wheels)), lock))
         if wheels:
-            pip("install", "--no-cache-dir", "--no-index", "--no-deps", *wheels)
+            pip("install", "--no-cache-dir", "--no-index", "--no-deps", *wheels,
+                env=wheelhouse.installing_env())
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

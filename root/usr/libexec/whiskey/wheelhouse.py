@@ -31,6 +31,18 @@ import zlib
 import installed
 from tomlfile import TEXT
 
+# pip's choices between wheels and sdists in the build's environment decide
+# which wheels a build makes (as --no-binary and --only-binary lines in
+# requirements.txt do); installing the wheels it made must not be refused by
+# the same choice: PIP_NO_BINARY=lxml would refuse the lxml wheel just built.
+BINARY_CHOICES = ("PIP_NO_BINARY", "PIP_ONLY_BINARY", "PIP_PREFER_BINARY")
+
+
+def installing_env():
+    """The environment for pip installing this build's wheels."""
+    return dict((k, v) for k, v in os.environ.items() if k not in BINARY_CHOICES)
+
+
 MANIFEST = ".manifest.json"
 
 
