@@ -67,6 +67,7 @@ def server_stack(variant):
 # each test that is marked).
 ONCE_PER = {
     "server_stack": server_stack,
+    "base": lambda variant: variant.base,
     "run": lambda variant: None,
 }
 
@@ -75,6 +76,20 @@ def pytest_generate_tests(metafunc):
     if "variant" in metafunc.fixturenames:
         variants = selected_variants(metafunc.config)
         metafunc.parametrize("variant", variants, ids=[v.name for v in variants], scope="session")
+
+
+def _first_built(variants):
+    """The first of variants that was built here (or the first, when none was)."""
+    built = [v for v in variants
+             if getattr(_OUTCOMES.get(v.name), "result", None) in ("built", "unchanged")]
+    return (built or variants)[0]
+
+
+def leads(config, variant, key):
+    """Whether variant is the one of the selected variants sharing key(variant)
+    that a once_per(key) test would run on."""
+    return _first_built([v for v in selected_variants(config)
+                         if ONCE_PER[key](v) == ONCE_PER[key](variant)]) is variant
 
 
 def _once_per(session):
@@ -90,10 +105,8 @@ def _once_per(session):
             groups.setdefault(key, []).append(item)
     dropped = []
     for members in groups.values():
-        built = [i for i in members if getattr(_OUTCOMES.get(i.callspec.params["variant"].name),
-                                               "result", None) in ("built", "unchanged")]
-        keep = (built or members)[0]
-        dropped.extend(i for i in members if i is not keep)
+        keep = _first_built([i.callspec.params["variant"] for i in members])
+        dropped.extend(i for i in members if i.callspec.params["variant"] is not keep)
     if dropped:
         session.items[:] = [i for i in session.items if i not in dropped]
         session.config.hook.pytest_deselected(items=dropped)
@@ -500,6 +513,18 @@ def pinned_mod_wsgi_src(variant, tmp_path_factory):
     return str(src)
 
 
+# tests/apps/c-extensions compiles every extension from its sdist on the first
+# variant of each base: the builder's headers and the runtime image's libraries
+# are the base's, whatever the Python.  The other variants take the wheels the
+# index has for their Python (lxml, Pillow, cffi, pycurl: most applications'
+# case) and compile the rest, about 140 s less of CPU each (BENCHMARKS.md).
+FROM_SOURCE = {"PIP_NO_BINARY": "lxml,Pillow,cffi,pycurl"}
+
+
+def c_extensions_env(config, variant):
+    return FROM_SOURCE if leads(config, variant, "base") else {}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def prefetched(request, apps, builder, variant, no_entry_point_src, pinned_mod_wsgi_src):
     """Every plain application build the variant's selected test modules ask for,
@@ -511,7 +536,7 @@ def prefetched(request, apps, builder, variant, no_entry_point_src, pinned_mod_w
         if callspec is not None and callspec.params.get("variant") is variant:
             modules.add(item.module.__name__.rsplit(".", 1)[-1])
     if "test_extensions" in modules:  # the longest build (it compiles): first
-        apps.prefetch(builder, "c-extensions")
+        apps.prefetch(builder, "c-extensions", env=c_extensions_env(request.config, variant))
     if modules & {"test_runtime", "test_security", "test_holding_up"}:
         apps.prefetch(builder, "probe")
     if "test_apps" in modules:
