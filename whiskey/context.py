@@ -14,7 +14,7 @@ import tarfile
 from dataclasses import dataclass
 from typing import Dict, Mapping, Optional, Tuple
 
-from . import render
+from . import patches, render
 from .matrix import ROOT, Artifact, Variant
 
 # Files copied as they are into every image (`COPY root/ /`): the S2I scripts
@@ -74,6 +74,10 @@ def plan(variant: Variant, templates: str = render.TEMPLATES, rootfs: str = ROOT
     files = dict(shared if shared is not None else shared_files(rootfs))
     for name, text in render.render_variant(variant, templates).items():
         files[name] = (text.encode(), 0o644)
+    patch = patches.mod_wsgi_patch(variant)
+    if patch:  # in the context, and so in the hash, of its mod_wsgi's variants only
+        with open(os.path.join(ROOT, patch), "rb") as fh:
+            files[patch] = (fh.read(), 0o644)
     return Plan(variant, files, inputs_hash(variant, files, base_id))
 
 

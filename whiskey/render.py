@@ -17,6 +17,7 @@ from typing import Dict, List, Sequence
 
 import jinja2
 
+from . import patches
 from .matrix import ROOT, Variant
 
 TEMPLATES = os.path.join(ROOT, "templates")
@@ -49,7 +50,9 @@ def template_names(templates: str = TEMPLATES) -> List[str]:
 def render_variant(variant: Variant, templates: str = TEMPLATES) -> Dict[str, str]:
     """{output name: text} for one variant."""
     env = _environment(templates)
-    return {name[:-len(".j2")]: env.get_template(name).render(v=variant, header=header(name))
+    patch = patches.mod_wsgi_patch(variant)
+    return {name[:-len(".j2")]: env.get_template(name).render(v=variant, header=header(name),
+                                                              mod_wsgi_patch=patch)
             for name in template_names(templates)}
 
 

@@ -467,9 +467,36 @@ def proxied(apps, builder):
     return apps.build(builder, "proxied")[0]
 
 
+# A resolver that answers nothing and prints each query it gets: the
+# container behind the router asks it, and nothing should.
+RESOLVER = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 53))
+sys.stdout.write("listening\\n"); sys.stdout.flush()
+while True:
+    sys.stdout.write("query %r\\n" % (s.recvfrom(512)[0],)); sys.stdout.flush()
+"""
+
+
 @pytest.fixture(scope="module")
-def behind_router(docker_client, proxied):
-    with serving(docker_client, proxied.id) as app:
+def resolver(docker_client, builder):
+    container = docker_client.containers.run(builder, ["python", "-c", RESOLVER], user="0",
+                                             detach=True)
+    try:
+        deadline = time.time() + 30
+        while b"listening" not in container.logs() and time.time() < deadline:
+            time.sleep(0.1)
+        container.reload()
+        yield container
+    finally:
+        container.remove(force=True)
+
+
+@pytest.fixture(scope="module")
+def behind_router(docker_client, proxied, resolver):
+    with serving(docker_client, proxied.id,
+                 dns=[resolver.attrs["NetworkSettings"]["IPAddress"]]) as app:
         yield app
 
 
@@ -493,6 +520,15 @@ def test_forwarded_for_chain_the_nearest_trusted_proxy_wins(behind_router, xff, 
     assert "6.6.6.6" != env["REMOTE_ADDR"]
     assert "---> Trusting X-Forwarded-For, X-Forwarded-Port, X-Forwarded-Scheme only from " \
         "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.0/8 fc00::/7 ::1/128" in behind_router.logs()
+
+
+def test_a_name_in_forwarded_for_is_never_looked_up(behind_router, resolver):
+    """mod_wsgi resolved each entry with getaddrinfo: a name sent through a trusted
+    proxy made Apache query DNS and wait on it (patches/, item 1)."""
+    answer = behind_router.get("/", headers={
+        "X-Forwarded-For": "203.0.113.9, whiskey-dns-probe.invalid"})
+    assert answer.status == 200
+    assert "query" not in resolver.logs().decode(), resolver.logs()
 
 
 def test_forwarded_and_forwarded_host_never_reach_the_app(behind_router):

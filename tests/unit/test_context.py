@@ -12,7 +12,7 @@ import tarfile
 import pytest
 import yaml
 
-from whiskey import context, matrix, render
+from whiskey import context, matrix, patches, render
 
 from . import dockerfile
 
@@ -157,10 +157,29 @@ def test_a_plan_holds_the_rendered_files_and_root(variants):
         plan = context.plan(v, shared=shared)
         assert plan.variant == v
         rendered = render.render_variant(v)
-        assert set(plan.files) == set(rendered) | set(shared)
+        patch = patches.mod_wsgi_patch(v)
+        assert set(plan.files) == set(rendered) | set(shared) | ({patch} if patch else set())
         for name, text in rendered.items():
             assert plan.files[name] == (text.encode(), 0o644)
         assert plan.inputs_hash == context.inputs_hash(v, plan.files)
+
+
+def test_a_mod_wsgi_patch_is_in_the_context_and_hash_of_its_release_only(variants, tmp_path):
+    """patches/mod_wsgi-X.patch: built into (and rebuilding) the variants pinning X alone."""
+    by_release = {}
+    for v in variants:
+        by_release.setdefault(v.pins["mod_wsgi"].file, []).append(v)
+    assert len(by_release) > 1
+    (tmp_path / "mod_wsgi-6.1.1.patch").write_text("--- a\n")
+    for release, members in by_release.items():
+        for v in members:
+            found = patches.mod_wsgi_patch(v, str(tmp_path))
+            assert found == ("patches/mod_wsgi-6.1.1.patch"
+                             if release == "mod_wsgi-6.1.1.tar.gz" else None)
+    for v in variants:  # the repository's own: one for every pinned release
+        patch = patches.mod_wsgi_patch(v)
+        assert patch and patch in context.plan(v).files
+        assert 'whiskey.mod_wsgi.patch="%s"' % patch in render.render_variant(v)["Dockerfile"]
 
 
 def test_the_s2i_scripts_are_executable_programs():
