@@ -18,6 +18,7 @@ from http.client import HTTPConnection
 
 import pytest
 from conftest import serving
+from server import THREADS  # whiskey's default, which the hung scenario must exhaust
 
 pytestmark = pytest.mark.slow
 
@@ -154,7 +155,7 @@ class Scenario(threading.Thread):
 
 
 class HungRecovery(Scenario):
-    """Hangs every daemon thread of app (2 processes x 16 threads, 32 requests),
+    """Hangs every daemon thread of app (2 processes x whiskey's default threads),
     then asks every 0.5 s when the service went down and when it came back."""
 
     TIMEOUT = 5  # MOD_WSGI_REQUEST_TIMEOUT, short so that the test is
@@ -163,7 +164,7 @@ class HungRecovery(Scenario):
 
     def play(self):
         port = _port(self.app)
-        socks = _hang(port, 32)
+        socks = _hang(port, 2 * THREADS)
         began = time.time()
         try:
             while time.time() - began < self.TIMEOUT + 40:

@@ -22,8 +22,9 @@ import supervise
 START = [os.path.join(os.path.dirname(server.__file__), "whiskey.py"), "run"]
 DEFAULTS = ["--log-to-terminal", "--startup-log", "--port", "8080"]
 # With no LANG in the environment the locale falls back to the image's C.UTF-8;
-# sized for one CPU: one process of 16 threads.
-FIXED = DEFAULTS + ["--locale", "C.UTF-8", "--processes", "1", "--threads", "16"]
+# sized for one CPU: one process of 32 threads, a daemon queue for every front-end worker.
+SIZING = ["--threads", "32", "--daemon-backlog", "1280"]
+FIXED = DEFAULTS + ["--locale", "C.UTF-8", "--processes", "1"] + SIZING
 
 
 SCRUB = ("RequestHeader unset Forwarded\nRequestHeader unset X-Forwarded-Host\n"
@@ -56,8 +57,13 @@ def test_defaults_come_first():
 @pytest.mark.parametrize("cpus, processes", [(0.25, "1"), (1.0, "1"), (1.5, "2"), (2.0, "2"),
                                              (3.0, "3"), (64.0, "4")])
 def test_processes_follow_the_containers_cpus(cpus, processes):
-    assert server.sizing_args(cpus) == ["--processes", processes, "--threads", "16"]
-    assert server.server_args({}, "", cpus)[6:10] == ["--processes", processes, "--threads", "16"]
+    assert server.sizing_args(cpus) == ["--processes", processes] + SIZING
+    assert server.server_args({}, "", cpus)[6:12] == ["--processes", processes] + SIZING
+
+
+def test_the_daemon_queues_what_every_front_end_worker_can_pass_on():
+    assert server.DAEMON_BACKLOG == (server.FRONT_THREADS_PER_PROCESS * server.FRONT_PROCESSES)
+    assert extra(MOD_WSGI_DAEMON_BACKLOG="100") == ["--daemon-backlog", "100"]  # the later wins
 
 
 def test_whiskey_cpus_overrides_detection():
@@ -610,8 +616,8 @@ def test_front_end_is_sized_for_slow_clients_unless_max_clients_is_given():
 
 
 @pytest.mark.parametrize("argv, version, expected", [
-    ([], (6, 1, 1), ["--request-timeout", "16"]),                 # 60 / (1 + ln 16) = 15.9
-    (["--request-timeout", "30"], (6, 0), ["--request-timeout", "8"]),
+    ([], (6, 1, 1), ["--request-timeout", "14"]),                 # 60 / (1 + ln 32) = 13.4
+    (["--request-timeout", "30"], (6, 0), ["--request-timeout", "7"]),
     (["--request-timeout=10", "--threads", "4"], (6, 1), ["--request-timeout", "5"]),
     (["--threads", "1"], (6, 1), []),                             # 1 + ln 1 = 1: as given
     (["--request-timeout", "0"], (6, 1), []),                     # switched off

@@ -183,11 +183,12 @@ def split(text, env=None):
 
 
 # Defaults for the container's size.  mod_wsgi-express alone gives one
-# process of 5 threads: an I/O-bound app then serves 5 requests at a time
-# (bench/: ~96 req/s for a 50 ms endpoint, vs ~306 with 16 threads at ~1.3x
-# the memory of one gunicorn sync worker).  Threads are cheap while requests
-# wait on I/O; processes get past the GIL, one per CPU the container may use.
-THREADS = 16
+# process of 5 threads: an I/O-bound app then serves 5 requests at a time.
+# Threads are cheap while requests wait on I/O; processes get past the GIL,
+# one per CPU the container may use.  bench/ (one CPU, a 50 ms endpoint, 32
+# connections, whose ceiling is 640 req/s): 5 threads ~96 req/s, 16 threads
+# 311, 32 threads 614 (96%) for 1 MiB more; hello world the same within noise.
+THREADS = 32
 MAX_PROCESSES = 4
 
 
@@ -220,9 +221,11 @@ def container_cpus(env=None):
 
 
 def sizing_args(cpus):
-    """--processes (one per CPU, rounded up, at most MAX_PROCESSES) and --threads."""
+    """--processes (one per CPU, rounded up, at most MAX_PROCESSES), --threads and
+    --daemon-backlog (DAEMON_BACKLOG)."""
     processes = max(1, min(MAX_PROCESSES, int(-(-cpus // 1))))
-    return ["--processes", str(processes), "--threads", str(THREADS)]
+    return ["--processes", str(processes), "--threads", str(THREADS),
+            "--daemon-backlog", str(DAEMON_BACKLOG)]
 
 
 # Hung requests.  A request that never returns is answered 504 by the front
@@ -431,6 +434,14 @@ SCRUBBED_HEADERS = ("Forwarded", "X-Forwarded-Host", "X-Host")
 # --max-clients (MOD_WSGI_MAX_CLIENTS) gives mod_wsgi-express's own sizing back.
 FRONT_THREADS_PER_PROCESS = 128
 FRONT_PROCESSES = 10
+
+# The daemon's listen queue holds what the front end passes on while every
+# daemon thread is busy.  mod_wsgi-express's 100 is less than the front end's
+# workers: a worker that finds it full sleeps 0.125 s and tries again (1 s
+# after 2 s), so at 256 connections the slowest requests waited seconds (p99
+# 3.1 s on hello world at one CPU, 155 ms with a queue for every worker:
+# BENCHMARKS.md).  The kernel caps it at net.core.somaxconn (4096 by default).
+DAEMON_BACKLOG = FRONT_THREADS_PER_PROCESS * FRONT_PROCESSES
 
 
 def front_end_directives(args):
