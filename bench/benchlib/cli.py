@@ -18,11 +18,16 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=DESCRIPTION)
     ap.add_argument("--variant", default="python-3.11")
     ap.add_argument("--quick", action="store_true",
-                    help="a smoke run: 4 configurations, c=1 and 32, 1 run of 2 s, 1 build run")
+                    help="a smoke run: six configurations (seven with --before), c=1 and 32, "
+                         "1 run of 2 s, 1 build run")
     ap.add_argument("--cpus", type=float, default=1.0, help="container CPU limit (default 1.0)")
     ap.add_argument("--memory", default="512m", help="container memory limit (default 512m)")
     ap.add_argument("--skip", action="append", default=[], choices=PARTS)
     ap.add_argument("--keep-images", action="store_true", help="keep the bench app image")
+    ap.add_argument("--before", metavar="BUILDER",
+                    help="a builder image of an earlier revision (tag it before rebuilding): the "
+                         "bench app is built on it too, and its default configuration measured "
+                         "beside this one's as whiskey-default-before")
     ap.add_argument("--output-dir", default=RESULTS)
     ap.add_argument("--render", metavar="JSON",
                     help="only write the .md and the plot again from an earlier results file")
@@ -40,6 +45,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         concurrency, runs, duration, warmup, cold_runs, build_runs = (1, 8, 32, 64, 256), 3, 4, 2, 5, 3
     return Settings(variant=args.variant, quick=args.quick, cpus=args.cpus, memory=args.memory,
                     skip=tuple(args.skip), keep_images=args.keep_images, output_dir=args.output_dir,
+                    before=args.before,
                     concurrency=concurrency, runs=runs, duration=duration, warmup=warmup,
                     cold_runs=cold_runs, build_runs=build_runs)
 

@@ -28,6 +28,7 @@ class Settings:
     warmup: int
     cold_runs: int
     build_runs: int
+    before: str | None = None  # an earlier revision's builder (--before)
     wrk_timeout: int = 10
 
     def parameters(self) -> dict[str, Any]:
@@ -35,7 +36,7 @@ class Settings:
         return {"cpus": self.cpus, "memory": self.memory, "concurrency": list(self.concurrency),
                 "runs": self.runs, "duration": self.duration, "warmup": self.warmup,
                 "wrk_timeout": self.wrk_timeout, "cold_runs": self.cold_runs,
-                "build_runs": self.build_runs, "quick": self.quick,
+                "build_runs": self.build_runs, "quick": self.quick, "before": self.before,
                 "foreign_cpu_limit": FOREIGN_CPU_LIMIT,
                 "memory_figure": "cgroup memory usage minus page cache (v1: usage - "
                                  "total_cache; v2: usage - file), MiB, from "

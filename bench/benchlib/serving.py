@@ -35,16 +35,20 @@ Running = dict[str, tuple["Container", int]]  # configuration name -> (container
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """A server configuration: the same image, another command or MOD_WSGI_* environment."""
+    """A server configuration: the same image, another command or MOD_WSGI_* environment
+    (or, for the default of an earlier revision, another image)."""
 
     name: str
     description: str
     run_kwargs: Mapping[str, Any]
+    image: str | None = None  # default: the bench app built on this revision's builder
 
 
-def configurations(cpus: float, quick: bool, peers: bool = True) -> list[ServerConfig]:
+def configurations(cpus: float, quick: bool, peers: bool = True,
+                   before: str | None = None) -> list[ServerConfig]:
     """Every server configuration measured; ``peers``: with pyuwsgi and Granian (the
-    bench app installs them from Python 3.10 on).
+    bench app installs them from Python 3.10 on); ``before``: the bench app image
+    built on an earlier revision's builder, run with its default configuration.
 
     "cores" for the usual gunicorn formula is the container's CPU limit, not
     the host's: the container cannot use more.
@@ -92,9 +96,14 @@ def configurations(cpus: float, quick: bool, peers: bool = True) -> list[ServerC
                          {"command": ["granian", "--interface", "wsgi", "--host", "0.0.0.0",
                                       "--port", "8080", "--workers", "1", "wsgi:application"]}),
         ]
+    if before:
+        configs.insert(1, ServerConfig("whiskey-default-before",
+                                       "whiskey's image command, no MOD_WSGI_* set, in the "
+                                       "bench app built on an earlier revision's builder "
+                                       "(--before)", {}, image=before))
     if quick:
-        keep = ("whiskey-default", "whiskey-embedded-4", "gunicorn-sync-1", f"gunicorn-gthread-{w}x4",
-                "pyuwsgi-1", "granian-1")
+        keep = ("whiskey-default", "whiskey-default-before", "whiskey-embedded-4",
+                "gunicorn-sync-1", f"gunicorn-gthread-{w}x4", "pyuwsgi-1", "granian-1")
         configs = [c for c in configs if c.name in keep]
     return configs
 
@@ -103,7 +112,7 @@ def start_all(ctx: RunContext, image: str, configs: list[ServerConfig], running:
     """Start every configuration (into ``running``, so a failure still cleans up) and wait for it."""
     for cfg in configs:
         port = free_port()
-        c = start_container(ctx, image, cfg.run_kwargs, port)
+        c = start_container(ctx, cfg.image or image, cfg.run_kwargs, port)
         running[cfg.name] = (c, port)
         wait_200(port, c)
 

@@ -44,6 +44,11 @@ class Subject:
     builder: str
     app_tag: str
 
+    @property
+    def before_tag(self) -> str:
+        """The bench app built on an earlier revision's builder (--before)."""
+        return self.app_tag.replace("/app:", "/app-before:", 1)
+
 
 def connect() -> DockerClient:
     """The Docker client, once the tools a measuring run needs are known to be there."""
@@ -84,6 +89,10 @@ def build_app(ctx: RunContext, subject: Subject, result: Result) -> None:
     t0 = time.time()
     s2i.build_app(ctx.client, subject.builder, APP, subject.app_tag, ca_bundle=CA_BUNDLE)
     own(ctx, subject.app_tag)
+    if ctx.settings.before:
+        s2i.build_app(ctx.client, ctx.settings.before, APP, subject.before_tag,
+                      ca_bundle=CA_BUNDLE)
+        own(ctx, subject.before_tag)
     result["app_image"] = subject.app_tag
     result["app_build_s"] = round(time.time() - t0, 2)
     log(f"built {subject.app_tag} in {result['app_build_s']:.1f} s")
@@ -157,7 +166,8 @@ def run(settings: Settings, command: str) -> int:
     started = time.time()
     result = header(ctx, subject, builder_image, command)
     configs = configurations(settings.cpus, settings.quick,
-                             peers=subject.variant.version_info[:2] >= (3, 10))
+                             peers=subject.variant.version_info[:2] >= (3, 10),
+                             before=subject.before_tag if settings.before else None)
     result["configurations"] = [(c.name, c.description) for c in configs]
     try:
         measure(ctx, subject, configs, result)
