@@ -37,11 +37,14 @@ def parse_wrk(out: str) -> Result:
     return r
 
 
-def wrk(port: int, path: str, concurrency: int, seconds: int, timeout_s: int) -> Result:
-    """One wrk run of ``seconds`` at ``concurrency`` connections; bounded by a subprocess timeout."""
+def wrk(port: int, path: str, concurrency: int, seconds: int, timeout_s: int,
+        script: str | None = None) -> Result:
+    """One wrk run of ``seconds`` at ``concurrency`` connections (``script``: a Lua file for
+    wrk's -s); bounded by a subprocess timeout."""
     threads = min(concurrency, 2)
     cmd = ["wrk", "--latency", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds:d}s",
-           "--timeout", f"{timeout_s:d}s", f"http://{HOST}:{port:d}{path}"]
+           "--timeout", f"{timeout_s:d}s"] + (["-s", script] if script else []) + [
+           f"http://{HOST}:{port:d}{path}"]
     proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           timeout=seconds + timeout_s + 30)
     out = proc.stdout.decode("utf-8", "replace")

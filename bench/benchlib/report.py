@@ -16,7 +16,7 @@ import jinja2
 
 from .common import BENCH_REPO, TEMPLATES, Result, log
 from .noise import FOREIGN_CPU_LIMIT
-from .stats import median, serving_noise
+from .stats import median, serving_noise, targets
 
 TEMPLATE = "report.md.j2"
 
@@ -57,6 +57,7 @@ def cold_build_rows(builds: Result, variant: str) -> list[dict[str, Any]]:
 
 def template_values(result: Result) -> dict[str, Any]:
     """What the template gets: the results file and the few figures derived from it."""
+    result = dict(result, targets=targets(result))  # today's target list, for earlier files too
     values: dict[str, Any] = {"r": result, "p": result["parameters"], "m": result["machine"],
                               "nan": float("nan"), "bench_repo": BENCH_REPO, "cold_rows": []}
     if "serving" in result:

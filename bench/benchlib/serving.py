@@ -77,7 +77,7 @@ def configurations(cpus: float, quick: bool, peers: bool = True,
                                              "--threads", "4", "wsgi:application"]}),
         ServerConfig("whiskey-embedded",
                      "MOD_WSGI_EMBEDDED_MODE=1: the application in Apache's own threads "
-                     "(no daemon process hop), whiskey's sizing (16 threads)",
+                     "(no daemon process hop), whiskey's sizing (its default threads)",
                      {"environment": {"MOD_WSGI_EMBEDDED_MODE": "1"}}),
         ServerConfig("whiskey-embedded-4",
                      "MOD_WSGI_EMBEDDED_MODE=1 MOD_WSGI_THREADS=4: embedded, tuned for "

@@ -150,10 +150,66 @@ def _serving_targets(result: Result) -> list[Check]:
 
 
 def _cold_start_targets(result: Result) -> list[Check]:
-    cs = result.get("cold_start", {}).get("whiskey-default")
+    cold = result.get("cold_start", {})
+    cs = cold.get("whiskey-default")
     if not cs:
         return []
-    return [("cold start (docker run to first 200) < 1.5 s", f"{cs['median']:.2f} s", cs["median"] < 1.5)]
+    checks = [("cold start (docker run to first 200) < 1.5 s", f"{cs['median']:.2f} s",
+               cs["median"] < 1.5)]
+    gun = cold.get("gunicorn-sync-1")
+    if gun:  # issue 24
+        checks.append(("cold start <= gunicorn-sync-1's", f"{cs['median'] / gun['median']:.2f}x",
+                       cs["median"] <= gun["median"]))
+    return checks
+
+
+IO_SECONDS = 0.05  # bench/app's /io sleeps 50 ms: at c connections no server passes c / 0.05 req/s
+
+
+def _default_targets(result: Result) -> list[Check]:
+    """Issue 24: the default configuration as fast as the best Python servers."""
+    med = result.get("serving", {}).get("median", {})
+
+    def cell(name: str, path: str, conc: int) -> Result | None:
+        return med.get(name, {}).get(path, {}).get(str(conc))
+    w32, io32 = cell("whiskey-default", "/hello", 32), cell("whiskey-default", "/io", 32)
+    if not w32 or not io32:
+        return []
+    names = list(med)
+    checks: list[Check] = []
+    fastest = fastest_gunicorn({n: cell(n, "/hello", 32) for n in names})
+    if fastest:
+        f = cell(fastest, "/hello", 32)
+        # (its req/s against the fastest gunicorn is issue 9's row, above)
+        checks.append((f"/hello c=32: whiskey-default at <= 1.2x the memory of {fastest}",
+                       f"{w32['memory_mib'] / f['memory_mib']:.2f}x",
+                       w32["memory_mib"] <= 1.2 * f["memory_mib"]))
+    uwsgi = cell("pyuwsgi-1", "/hello", 32)
+    if uwsgi:
+        checks.append(("/hello c=32: whiskey-default >= pyuwsgi-1 (stretch)",
+                       f"{w32['rps'] / uwsgi['rps']:.2f}x", w32["rps"] >= uwsgi["rps"]))
+    ceiling = 32 / IO_SECONDS
+    checks.append((f"/io c=32: whiskey-default >= 90% of the ceiling (32 / {IO_SECONDS} s = "
+                   f"{ceiling:.0f} req/s)", f"{io32['rps'] / ceiling:.0%}",
+                   io32["rps"] >= 0.9 * ceiling))
+    best = best_tuned({n: cell(n, "/io", 32) for n in names})
+    if best:
+        b = cell(best, "/io", 32)
+        checks.append((f"/io c=32: ... at <= the best tuned gunicorn's memory ({best})",
+                       f"{io32['memory_mib'] / b['memory_mib']:.2f}x",
+                       io32["memory_mib"] <= b["memory_mib"]))
+    gthread = next((n for n in names if n.startswith("gunicorn-gthread-")), None)
+    w256, g256 = cell("whiskey-default", "/io", 256), cell(gthread, "/io", 256) if gthread else None
+    if w256 and g256:
+        checks.append((f"/io c=256: whiskey-default p99 <= {gthread}'s",
+                       f"{w256['p99_ms']:.0f} vs {g256['p99_ms']:.0f} ms",
+                       w256["p99_ms"] <= g256["p99_ms"]))
+    h256, s256 = cell("whiskey-default", "/hello", 256), cell("gunicorn-sync-1", "/hello", 256)
+    if h256 and s256:
+        checks.append(("/hello c=256: whiskey-default p99 <= 3x gunicorn-sync-1's",
+                       f"{h256['p99_ms']:.0f} vs {s256['p99_ms']:.0f} ms",
+                       h256["p99_ms"] <= 3 * s256["p99_ms"]))
+    return checks
 
 
 def _build_targets(result: Result) -> list[Check]:
@@ -167,7 +223,7 @@ def _build_targets(result: Result) -> list[Check]:
 
 
 def targets(result: Result) -> list[Result]:
-    """The targets of issue 5, each with what this run measured and whether it is met."""
-    checks = (_serving_targets(result) + _cpu_bound_targets(result) + _cold_start_targets(result)
-              + _build_targets(result))
+    """The targets of issues 5, 9 and 24, each with what this run measured and whether it is met."""
+    checks = (_serving_targets(result) + _cpu_bound_targets(result) + _default_targets(result)
+              + _cold_start_targets(result) + _build_targets(result))
     return [{"target": a, "measured": m, "met": ok} for a, m, ok in checks]
