@@ -15,6 +15,7 @@ import time
 
 import pytest
 from conftest import APPS, REFUSED_STARTS, SPOOF, run_to_exit, serving, wait_for_log
+from server import DAEMON_BACKLOG, THREADS  # whiskey's defaults, which the image must apply
 
 from tests.support import s2i
 
@@ -81,7 +82,10 @@ def test_server_args_expand_variables_keep_quotes_and_execute_nothing(served):
 
 def test_default_size_follows_one_cpu(served):
     env = served.get("/environ").json()
-    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (1, 16)
+    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (1, THREADS)
+    # a daemon queue for every front-end worker (server.DAEMON_BACKLOG)
+    _, conf = served.exec(["cat", "/tmp/whiskey-1001/httpd/httpd.conf"])
+    assert re.search(r"^\s*listen-backlog=%d " % DAEMON_BACKLOG, conf, re.M), conf
 
 
 def test_without_trust_options_no_proxy_header_is_believed(served):
@@ -186,7 +190,7 @@ def test_docker_exec_under_a_random_uid_has_a_name(random_uid):
 
 def test_default_size_follows_two_cpus(random_uid):
     env = random_uid.get("/environ").json()
-    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (2, 16)
+    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (2, THREADS)
 
 
 # -- read-only root, a random UID, options from the environment, an app's LD_PRELOAD --
