@@ -612,7 +612,51 @@ def test_front_end_is_sized_for_slow_clients_unless_max_clients_is_given():
     assert "<IfModule mpm_event_module>" in conf and "StartServers 1" in conf
     assert server.front_end_directives(["--max-clients", "50"]) == []
     assert server.front_end_directives(args(MOD_WSGI_MAX_CLIENTS="50")) == []
-    assert server.front_end_directives(args(MOD_WSGI_EMBEDDED_MODE="1")) == []
+    embedded = server.front_end_directives(["--processes", "2", "--embedded-mode"])
+    assert "StartServers 2" in embedded and "ThreadStackSize 8388608" in embedded
+    assert "ThreadStackSize" not in conf
+    # embedded threads the user sized are mod_wsgi-express's to size
+    assert server.front_end_directives(["--embedded-mode"], ["--threads", "4"]) == []
+
+
+@pytest.mark.parametrize("env, own, version, embedded", [
+    ({}, [], (6, 1, 1), True),                                 # whiskey's default
+    ({}, [], (4, 9, 4), True),
+    ({}, [], (4, 7, 1), False),                                # express has no embedded mode
+    ({}, [], None, False),
+    ({"MOD_WSGI_EMBEDDED_MODE": "0"}, [], (6, 1, 1), False),
+    ({"MOD_WSGI_EMBEDDED_MODE": "off"}, [], (6, 1, 1), False),
+    ({"MOD_WSGI_EMBEDDED_MODE": "1"}, [], (4, 7, 1), True),     # asked: express says no
+    ({}, ["--embedded-mode"], (4, 7, 1), True),
+    ({}, ["--inactivity-timeout", "30"], (6, 1, 1), False),    # only daemons have it
+    ({}, ["--daemon-backlog=50"], (4, 9, 4), False),
+])
+def test_embedded_mode_is_the_default_where_express_has_it(env, own, version, embedded):
+    got, note = server.serving_mode(env, own, version)
+    assert got is embedded
+    assert note.startswith("Serving in ")
+
+
+def test_a_bad_embedded_mode_value_is_refused():
+    with pytest.raises(server.ServerArgsError, match="MOD_WSGI_EMBEDDED_MODE: 'maybe'"):
+        server.serving_mode({"MOD_WSGI_EMBEDDED_MODE": "maybe"}, [], (6, 1, 1))
+
+
+def test_embedded_mode_takes_the_event_mpm_and_gates_python_at_the_threads():
+    env = {}
+    assert server.embedded_args(FIXED, [], env) == ["--embedded-mode", "--server-mpm", "event"]
+    assert env["WHISKEY_EMBEDDED_THREADS"] == str(server.THREADS)
+    mine = ["--server-mpm", "worker", "--threads", "4"]
+    assert server.embedded_args(FIXED + ["--embedded-mode"] + mine, mine, env) == []
+    assert env["WHISKEY_EMBEDDED_THREADS"] == "4"
+
+
+@pytest.mark.parametrize("argv, seconds", [
+    (["--embedded-mode"], 60), (["--embedded-mode", "--request-timeout", "5"], 5),
+    (["--embedded-mode", "--request-timeout=0"], 0), ([], 0),  # daemon: mod_wsgi's own
+])
+def test_the_watchdog_keeps_the_request_timeout_in_embedded_mode(argv, seconds):
+    assert server.watchdog_timeout(argv) == seconds
 
 
 @pytest.mark.parametrize("argv, version, expected", [
@@ -656,11 +700,24 @@ STATUS_PAGE = """<table border="0"><tr><th>Srv</th><th>PID</th><th>Acc</th><th>M
 
 
 def test_busy_workers_are_read_from_the_status_page():
-    assert supervise.parse_status(STATUS_PAGE) == [(12, "GET /hang HTTP/1.1")]
+    assert supervise.parse_status(STATUS_PAGE) == [(12, "GET /hang HTTP/1.1", 27)]
     assert supervise.parse_status("<html>not a status page</html>") == []
-    assert supervise.describe([(3, "GET /a HTTP/1.1"), (12, "GET /b HTTP/1.1")]) == (
+    assert supervise.describe([(3, "GET /a HTTP/1.1", 7), (12, "GET /b HTTP/1.1", 8)]) == (
         "GET /b HTTP/1.1 (running 12 s); GET /a HTTP/1.1 (running 3 s)")
     assert supervise.describe([]) == "none"
+
+
+def test_the_watchdog_kills_the_process_of_a_request_over_the_limit_once(monkeypatch, capsys):
+    monkeypatch.setattr(supervise, "in_flight", lambda port, token: [
+        (12, "GET /hang HTTP/1.1", 27), (3, "GET /a HTTP/1.1", 28)])
+    sent = []
+    monkeypatch.setattr(supervise, "_signal", lambda pid, signum: sent.append((pid, signum)))
+    killed = set()
+    supervise.watch((1, "t"), 5, killed)
+    supervise.watch((1, "t"), 5, killed)
+    assert sent == [(27, supervise.signal.SIGKILL)]
+    err = capsys.readouterr().err
+    assert "request time limit exceeded (5 s" in err and "GET /hang HTTP/1.1 has run 12 s" in err
 
 
 @pytest.mark.parametrize("given, seen", [(None, "2"), ("8", "8")])

@@ -70,6 +70,7 @@ FLAG_OPTIONS = [
 ]
 
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 _NAME_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 _NAME_CHARS = _NAME_START + "0123456789"
 
@@ -228,6 +229,60 @@ def sizing_args(cpus):
             "--daemon-backlog", str(DAEMON_BACKLOG)]
 
 
+# Where the application runs.  In daemon mode Apache's threads pass each
+# request over a Unix socket to a mod_wsgi daemon process; in embedded mode
+# the thread that read the request runs it.  The hop cost a CPU-bound request
+# more than gunicorn's whole request (a connection per request and four
+# hand-offs between threads: BENCHMARKS.md, issue 24), so whiskey serves in
+# embedded mode wherever mod_wsgi-express has one (mod_wsgi 4.9 on) and keeps
+# what the daemon gave: the event MPM's front end sized for slow clients, at
+# most THREADS requests of a process in Python, admitted in the order they
+# came (whiskey's mod_wsgi patch), a request time limit (supervise.py's
+# watchdog), bounded stops.  Daemon processes serve with an older mod_wsgi
+# (the 3.3 to 3.5 images), on MOD_WSGI_EMBEDDED_MODE=0, and when an option
+# that only they have is set.
+EMBEDDED_SINCE = (4, 9)
+DAEMON_ONLY = ("--inactivity-timeout", "--startup-timeout", "--deadlock-timeout",
+               "--graceful-timeout", "--eviction-timeout", "--restart-interval",
+               "--cpu-time-limit", "--memory-limit", "--virtual-memory-limit",
+               "--queue-timeout", "--connect-timeout", "--daemon-backlog", "--shutdown-timeout",
+               "--header-buffer-size", "--response-buffer-size", "--response-socket-timeout")
+
+
+def serving_mode(env, own, version):
+    """(whether the application runs embedded in Apache's processes, a line for
+    the log); own: the user's options (own_args)."""
+    value = env.get("MOD_WSGI_EMBEDDED_MODE", "").lower()
+    if value in _TRUE or has_option(own, "--embedded-mode"):
+        # asked for: mod_wsgi-express refuses it where it has none
+        return True, "Serving in Apache's own processes (embedded mode, as asked)"
+    if value in _FALSE:
+        return False, "Serving in mod_wsgi daemon processes (MOD_WSGI_EMBEDDED_MODE=0)"
+    if value:
+        raise ServerArgsError("MOD_WSGI_EMBEDDED_MODE: %r is neither 1 (embedded mode) nor 0 "
+                              "(daemon processes)" % env["MOD_WSGI_EMBEDDED_MODE"])
+    if version is None or version < EMBEDDED_SINCE:
+        return False, ("Serving in mod_wsgi daemon processes (mod_wsgi-express %s has no "
+                       "embedded mode)" % ".".join(str(n) for n in version or ("?",)))
+    daemon = [option for option in DAEMON_ONLY if has_option(own, option)]
+    if daemon:
+        return False, ("Serving in mod_wsgi daemon processes: %s applies only to them"
+                       % ", ".join(daemon))
+    return True, ("Serving in Apache's own processes (embedded mode, whiskey's default; "
+                  "MOD_WSGI_EMBEDDED_MODE=0 for mod_wsgi daemon processes)")
+
+
+def embedded_args(args, own, env):
+    """What embedded mode adds: --embedded-mode, the event MPM (unless the user
+    names one), and WHISKEY_EMBEDDED_THREADS in env for the patched mod_wsgi's
+    gate (THREADS or the last --threads)."""
+    extra = [] if has_option(args, "--embedded-mode") else ["--embedded-mode"]
+    if not has_option(own, "--server-mpm"):
+        extra += ["--server-mpm", "event"]
+    env["WHISKEY_EMBEDDED_THREADS"] = str(last_value(args, "--threads", THREADS))
+    return extra
+
+
 # Hung requests.  A request that never returns is answered 504 by the front
 # end after --socket-timeout (60 s), but its daemon thread stays taken until
 # mod_wsgi restarts the process for exceeding --request-timeout (default 60).
@@ -269,6 +324,18 @@ def request_timeout_args(args, version):
             "(it waits that times 1 + ln(%d threads))"
             % (timeout, ".".join(str(n) for n in version), scaled, threads))
     return ["--request-timeout", str(scaled)], note
+
+
+def watchdog_timeout(args):
+    """Seconds a request may run in embedded mode before supervise.py replaces
+    its Apache process (--request-timeout, as mod_wsgi's daemon would); 0 for
+    none, and in daemon mode, where mod_wsgi keeps the limit itself."""
+    if not has_option(args, "--embedded-mode"):
+        return 0
+    try:
+        return max(0, int(last_value(args, "--request-timeout", REQUEST_TIMEOUT)))
+    except ValueError:
+        return 0  # mod_wsgi-express names the bad value itself
 
 
 def check_control(value, source):
@@ -444,18 +511,32 @@ FRONT_PROCESSES = 10
 DAEMON_BACKLOG = FRONT_THREADS_PER_PROCESS * FRONT_PROCESSES
 
 
-def front_end_directives(args):
-    """The event and worker MPMs' sizing, unless --max-clients is given or
-    the application runs in Apache's own threads (--embedded-mode), where
-    each thread would run Python: more of them only add GIL contention and
-    memory (see "Embedded mode" in the README)."""
-    if has_option(args, "--max-clients") or has_option(args, "--embedded-mode"):
+# In embedded mode those threads run Python too, so Apache's processes start
+# one per daemon process there would be (--processes, one per CPU) and keep
+# that many; a thread's stack is the 8 MiB a Python thread gets elsewhere
+# (mod_wsgi-express's 256 KiB is too little for deep recursion on Python 2).
+EMBEDDED_STACK = 8 * 1024 * 1024
+
+
+def front_end_directives(args, own=()):
+    """The event and worker MPMs' sizing, unless --max-clients is given, or
+    the user sized embedded mode's threads (--threads among own)."""
+    embedded = has_option(args, "--embedded-mode")
+    if has_option(args, "--max-clients") or (embedded and has_option(own, "--threads")):
         return []
     threads, processes = FRONT_THREADS_PER_PROCESS, FRONT_PROCESSES
+    start = 1
+    if embedded:
+        try:
+            start = max(1, min(processes, int(last_value(args, "--processes", 1))))
+        except ValueError:
+            pass  # mod_wsgi-express names the bad value itself
     sizing = ["ServerLimit %d" % processes, "ThreadLimit %d" % threads,
               "ThreadsPerChild %d" % threads, "MaxRequestWorkers %d" % (threads * processes),
-              "StartServers 1", "MinSpareThreads %d" % (threads // 2),
-              "MaxSpareThreads %d" % (threads * 2)]
+              "StartServers %d" % start, "MinSpareThreads %d" % (threads // 2),
+              "MaxSpareThreads %d" % (threads * max(2, start))]
+    if embedded:
+        sizing.append("ThreadStackSize %d" % EMBEDDED_STACK)
     lines = []
     for mpm in ("mpm_event_module", "mpm_worker_module"):
         lines += ["<IfModule %s>" % mpm] + sizing + ["</IfModule>"]
@@ -497,9 +578,9 @@ def status_listener():
     return port, binascii.hexlify(os.urandom(16)).decode("ascii")
 
 
-def httpd_directives(args, env, status=(0, "")):
+def httpd_directives(args, env, status=(0, ""), own=()):
     """Apache directives of whiskey's --include-file; status: the supervisor's
-    (port, token), or a port of 0 for none."""
+    (port, token), or a port of 0 for none; own: the user's options."""
     lines = ["GracefulShutdownTimeout %d" % int(stop_budget(env)[0])]
     trusted = [name.lower() for name in trusted_headers(args)]
     for name in SCRUBBED_HEADERS:
@@ -518,13 +599,13 @@ def httpd_directives(args, env, status=(0, "")):
     # Each Apache thread's memory allocator keeps up to 2 MiB it freed
     # (Apache's default MaxMemFree): 5 MiB more for 16 threads in embedded
     # mode, more again for the front end's many.  64 KiB is plenty.
-    lines += ["MaxMemFree 64"] + front_end_directives(args)
+    lines += ["MaxMemFree 64"] + front_end_directives(args, own)
     if status[0]:
         lines += status_directives(*status)
     return "".join(line + "\n" for line in lines)
 
 
-def setup_server(args, root, env, status=(0, "")):
+def setup_server(args, root, env, status=(0, ""), own=()):
     """Let mod_wsgi-express write Apache's configuration into root; its exit status.
 
     Our --server-root comes last (mod_wsgi-express keeps the last value): the
@@ -537,7 +618,7 @@ def setup_server(args, root, env, status=(0, "")):
         if not os.path.isdir(os.path.dirname(root)):
             os.makedirs(os.path.dirname(root))
         with open(include, "w") as f:
-            f.write(httpd_directives(args, env, status))
+            f.write(httpd_directives(args, env, status, own))
     except (IOError, OSError) as exc:
         raise CannotStart("cannot write Apache's configuration in %s: %s (the container "
                           "needs a writable $TMPDIR, default /tmp, with room for it)"
@@ -625,12 +706,16 @@ def main(argv):
         check_script_values(args, "the server options (environment: LANG, MOD_WSGI_*)")
         extra, proxies = trusted_proxies(args, env)
         stop_budget(env)
+        version = mod_wsgi_version()
+        embedded, mode = serving_mode(env, own, version)
     except (ServerArgsError, supervise.BadSetting, official.Refused) as exc:
         say.error(str(exc))
         return 2
     for line in said + ran:
         say.step(line)
     args += extra
+    if embedded:
+        args += embedded_args(args, own, env)
     if proxies is not None:
         say.step("Trusting %s only from %s (WHISKEY_TRUSTED_PROXIES)"
                  % (", ".join(trusted_headers(args)),
@@ -661,13 +746,18 @@ def main(argv):
                  "so that probes fail (name one with APP_MODULE=module:callable, "
                  "MOD_WSGI_ENTRY_POINT or --entry-point in .whiskey/server_args)")
         args.append(PLACEHOLDER)
-    timeout, note = request_timeout_args(args, mod_wsgi_version())
+    say.step(mode)
+    timeout, note = request_timeout_args(args, version)
+    watchdog = watchdog_timeout(args)
+    if watchdog:
+        note = ("Request timeout %d s: a request running longer has its Apache process "
+                "replaced, with the requests it was serving (whiskey's watchdog)" % watchdog)
     if note:
         say.step(note)
     root = os.path.join(places.runtime_dir(env), "httpd")
     listener = status_listener()
     try:
-        status = setup_server(args + timeout, root, env, listener)
+        status = setup_server(args + timeout, root, env, listener, own)
     except CannotStart as exc:
         say.error(str(exc))
         return 1
@@ -678,4 +768,4 @@ def main(argv):
     sys.stderr.flush()
     # A fresh, small interpreter waits on Apache (see supervise.py).
     os.execv(sys.executable, [sys.executable, "-S", "-E", supervise.__file__.replace(".pyc", ".py"),
-                              root, str(listener[0]), listener[1]])
+                              root, str(listener[0]), listener[1], str(watchdog)])

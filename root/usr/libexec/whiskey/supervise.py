@@ -1,7 +1,8 @@
 """The supervisor between tini and Apache in a whiskey container.
 
 server.py writes Apache's configuration, then replaces itself with this
-module, run as ``python -S -E supervise.py SERVER_ROOT STATUS_PORT STATUS_TOKEN``: a fresh
+module, run as ``python -S -E supervise.py SERVER_ROOT STATUS_PORT STATUS_TOKEN
+REQUEST_TIMEOUT``: a fresh
 interpreter without site-packages that imports only what waiting needs, so
 the process that sits in every container all its life costs ~4 MiB instead
 of ~6.5 (BENCHMARKS.md).  It starts Apache, turns Docker's stop signal into
@@ -80,9 +81,9 @@ def start_apache(root):
 
 
 def parse_status(html):
-    """[(seconds running, request line)] of the busy workers in mod_status's
-    HTML page (its machine-readable form has no request lines)."""
-    import re  # only at a stop: the supervisor stays small while it waits
+    """[(seconds running, request line, pid)] of the busy workers in mod_status's
+    HTML page (its machine-readable form has neither request lines nor times)."""
+    import re  # at a stop or a watchdog's look: the supervisor stays small until then
     cell_re, tag_re = re.compile(r"<td[^>]*>(.*?)</td>", re.S), re.compile(r"<[^>]*>")
     found = []
     for row in html.split("<tr>"):
@@ -91,10 +92,10 @@ def parse_status(html):
         if len(cells) < 15 or cells[3] != "W" or STATUS_PATH in cells[-1]:
             continue
         try:
-            seconds = int(cells[5])
+            seconds, pid = int(cells[5]), int(cells[1])
         except ValueError:
             continue
-        found.append((seconds, cells[-1]))
+        found.append((seconds, cells[-1], pid))
     return found
 
 
@@ -125,10 +126,31 @@ def describe(requests):
         return "unknown (the server status could not be read)"
     if not requests:
         return "none"
-    return "; ".join("%s (running %d s)" % (line, seconds) for seconds, line in sorted(requests)[::-1])
+    return "; ".join("%s (running %d s)" % (line, seconds)
+                     for seconds, line, _ in sorted(requests)[::-1])
 
 
-def supervise(root, listener, env):
+# In embedded mode no mod_wsgi daemon keeps --request-timeout: the supervisor
+# looks at the status page every WATCH_EVERY seconds (at most; a quarter of
+# the timeout when that is shorter) and kills the Apache process of a request
+# that has run longer, as mod_wsgi replaces a daemon process; Apache's parent
+# starts another.  Apache's scoreboard rounds to whole seconds.
+WATCH_EVERY = 5.0
+
+
+def watch(listener, timeout, killed):
+    """Kill the Apache processes running a request older than timeout seconds
+    (once each: killed holds their pids)."""
+    for seconds, line, pid in in_flight(*listener) or ():
+        if seconds > timeout and pid not in killed:
+            killed.add(pid)
+            say.warn("request time limit exceeded (%d s, MOD_WSGI_REQUEST_TIMEOUT): %s has "
+                     "run %d s; its Apache process (pid %d) is killed and replaced, with the "
+                     "requests it was serving" % (timeout, line, seconds, pid))
+            _signal(pid, signal.SIGKILL)
+
+
+def supervise(root, listener, env, request_timeout=0):
     """Run Apache in its own process group, translate signals, return its status.
 
     A stop (TERM or INT) becomes Apache's graceful stop.  Requests in flight
@@ -137,6 +159,7 @@ def supervise(root, listener, env):
     group is killed, so the container exits by itself (status 143) before
     Docker's or Kubernetes' SIGKILL, and the log names the requests that were
     in flight when the stop began, asked on the status listener (port, token).
+    With a request_timeout (embedded mode), watch() runs while no stop is asked.
     """
     child = []
     stopping = []  # the stop signals received, in order
@@ -164,6 +187,8 @@ def supervise(root, listener, env):
     # Poll rather than block in waitpid, and stay single-threaded: Python 2
     # runs signal handlers only in the main thread, between bytecodes.
     oom_before = seen = oom_kills()
+    every = min(WATCH_EVERY, request_timeout / 4.0)
+    watched, killed = time.time(), set()
     while True:
         try:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -199,9 +224,13 @@ def supervise(root, listener, env):
         now = oom_kills()
         if seen is not None and now is not None and now > seen:
             say.error("the kernel's OOM killer killed %d process(es) in this container: it ran "
-                      "out of memory (a mod_wsgi daemon process killed so is logged as "
-                      "terminated by signal 9)" % (now - seen))
+                      "out of memory (mod_wsgi logs a daemon process killed so as terminated "
+                      "by signal 9; Apache replaces one of its own without a word)"
+                      % (now - seen))
         seen = now
+        if request_timeout and began is None and time.time() - watched >= every:
+            watch(listener, request_timeout, killed)
+            watched = time.time()
         time.sleep(0.1)
     if cut_off is not None:
         # Stopped, if not gracefully: the status of a process ended by TERM.
@@ -261,10 +290,11 @@ def report_exit(pid, status, oom_before, stopping):
 
 
 def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write("usage: supervise.py SERVER_ROOT STATUS_PORT STATUS_TOKEN\n")
+    if len(argv) != 4:
+        sys.stderr.write("usage: supervise.py SERVER_ROOT STATUS_PORT STATUS_TOKEN "
+                         "REQUEST_TIMEOUT\n")
         return 2
-    return supervise(argv[0], (int(argv[1]), argv[2]), os.environ)
+    return supervise(argv[0], (int(argv[1]), argv[2]), os.environ, int(argv[3]))
 
 
 if __name__ == "__main__":
