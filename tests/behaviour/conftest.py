@@ -61,6 +61,14 @@ def server_stack(variant):
     return (variant.base, variant.pin_version("mod_wsgi"))
 
 
+def embedded_by_default(variant):
+    """Whether whiskey serves the variant in Apache's own processes by default
+    (server.serving_mode: mod_wsgi-express has an embedded mode from 4.9)."""
+    import server
+    release = tuple(int(n) for n in variant.pin_version("mod_wsgi").split(".")[:2])
+    return release >= server.EMBEDDED_SINCE
+
+
 # @pytest.mark.once_per(KEY): where a behaviour cannot differ between variants
 # that share KEY, it runs on the first selected variant of each that could be
 # built here; the others' items are deselected (tests/README.md says why for

@@ -12,10 +12,13 @@ import re
 import shutil
 import threading
 import time
+from http.client import HTTPConnection
 
 import pytest
-from conftest import APPS, REFUSED_STARTS, SPOOF, run_to_exit, serving, wait_for_log
-from server import DAEMON_BACKLOG, THREADS  # whiskey's defaults, which the image must apply
+from conftest import APPS, REFUSED_STARTS, SPOOF, embedded_by_default, run_to_exit, serving, wait_for_log
+
+# whiskey's defaults, which the image must apply
+from server import DAEMON_BACKLOG, FRONT_THREADS_PER_PROCESS, THREADS
 
 from tests.support import s2i
 
@@ -80,12 +83,44 @@ def test_server_args_expand_variables_keep_quotes_and_execute_nothing(served):
     assert code == 1
 
 
-def test_default_size_follows_one_cpu(served):
+def _sleeps(port, count):
+    """Seconds each of count concurrent /sleep (2 s) requests took, in order."""
+    took = [None] * count
+
+    def one(i):
+        began = time.time()
+        conn = HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", "/sleep")
+            if conn.getresponse().read() == b"slept":
+                took[i] = time.time() - began
+        finally:
+            conn.close()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return sorted(t for t in took if t is not None)
+
+
+def test_default_size_follows_one_cpu(served, variant):
     env = served.get("/environ").json()
-    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (1, THREADS)
-    # a daemon queue for every front-end worker (server.DAEMON_BACKLOG)
-    _, conf = served.exec(["cat", "/tmp/whiskey-1001/httpd/httpd.conf"])
-    assert re.search(r"^\s*listen-backlog=%d " % DAEMON_BACKLOG, conf, re.M), conf
+    if not embedded_by_default(variant):
+        assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (1, THREADS)
+        # a daemon queue for every front-end worker (server.DAEMON_BACKLOG)
+        _, conf = served.exec(["cat", "/tmp/whiskey-1001/httpd/httpd.conf"])
+        assert re.search(r"^\s*listen-backlog=%d " % DAEMON_BACKLOG, conf, re.M), conf
+        return
+    # Apache's own processes, sized for slow clients, run the application ...
+    assert env["wsgi:mod_wsgi.process_group"] == ""
+    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (1, FRONT_THREADS_PER_PROCESS)
+    assert "Serving in Apache's own processes (embedded mode, whiskey's default" in served.logs()
+    # ... and at most THREADS requests of a process run at once (the patched
+    # mod_wsgi's gate): of THREADS + 1 requests of 2 s, one waits for a slot.
+    took = _sleeps(int(served.url.rsplit(":", 1)[1]), THREADS + 1)
+    assert len(took) == THREADS + 1, took
+    assert took[THREADS - 1] < 3.5 and took[THREADS] >= 3.8, took
 
 
 def test_without_trust_options_no_proxy_header_is_believed(served):
@@ -149,17 +184,37 @@ def test_runs_under_tini_as_1001(served):
     assert served.exec(["id", "-u"])[1].strip() == "1001"
 
 
-def test_daemon_process_killed_by_a_signal_is_named_in_the_log(served):
-    # The last question for this container: mod_wsgi starts another daemon process.
-    code, pid = served.exec(["sh", "-c", 'for p in /proc/[0-9]*; do '
-                             'c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); case $c in "(wsgi:"*) '
-                             'echo ${p#/proc/}; kill -9 ${p#/proc/}; break;; esac; done'])
+def test_a_process_of_the_application_killed_by_a_signal_is_named_in_the_log(served, variant):
+    # The last question for this container: another process takes its place.
+    if embedded_by_default(variant):
+        # An Apache process that runs the application, as a crash in a C extension
+        # would end it (Apache's parent is the process that holds the pid file).
+        code, pid = served.exec(["sh", "-c", 'parent=$(cat /tmp/whiskey-1001/httpd/httpd.pid); '
+                                 'for p in /proc/[0-9]*; do '
+                                 'c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); '
+                                 'case $c in apache2*) [ ${p#/proc/} = $parent ] || '
+                                 '{ echo ${p#/proc/}; kill -SEGV ${p#/proc/}; break; };; esac; done'])
+        said = "exit signal Segmentation fault (11)"
+    else:
+        code, pid = served.exec(["sh", "-c", 'for p in /proc/[0-9]*; do '
+                                 'c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); case $c in "(wsgi:"*) '
+                                 'echo ${p#/proc/}; kill -9 ${p#/proc/}; break;; esac; done'])
+        said = "terminated by signal 9"
     pid = pid.strip()
     assert code == 0 and pid.isdigit(), pid
-    logs = wait_for_log(served, "terminated by signal 9")
-    died = [line for line in logs.splitlines() if "terminated by signal 9" in line]
-    assert died and "pid=%s" % pid in died[0] and "'localhost:8080'" in died[0]
-    assert served.get("/").text == "probe ok"  # and it was restarted
+    logs = wait_for_log(served, said)
+    died = [line for line in logs.splitlines() if said in line]
+    assert died and pid in died[0], logs[-3000:]
+    if not embedded_by_default(variant):
+        assert "pid=%s" % pid in died[0] and "'localhost:8080'" in died[0]
+    deadline = time.time() + 15
+    while time.time() < deadline:  # and it was replaced
+        try:
+            if served.get("/", timeout=2).text == "probe ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    assert served.get("/").text == "probe ok"
 
 
 # -- a random UID, two CPUs --------------------------------------------------------
@@ -188,9 +243,15 @@ def test_docker_exec_under_a_random_uid_has_a_name(random_uid):
     assert out.strip() == ""  # no setuid/setgid program can use a planted passwd entry
 
 
-def test_default_size_follows_two_cpus(random_uid):
-    env = random_uid.get("/environ").json()
-    assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (2, THREADS)
+def test_default_size_follows_two_cpus(random_uid, variant):
+    if not embedded_by_default(variant):
+        env = random_uid.get("/environ").json()
+        assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (2, THREADS)
+        return
+    # Two Apache processes run the application from the start (and the parent).
+    code, out = random_uid.exec(["sh", "-c", 'for p in /proc/[0-9]*; do tr "\\0" " " '
+                                 '< $p/cmdline 2>/dev/null; echo; done | grep -c "^apache2"'])
+    assert out.strip() == "3", out
 
 
 # -- read-only root, a random UID, options from the environment, an app's LD_PRELOAD --
@@ -199,6 +260,7 @@ def test_default_size_follows_two_cpus(random_uid):
 def read_only(docker_client, probe):
     with serving(docker_client, probe[0].id, user="123456:0", read_only=True, tmpfs={"/tmp": ""},
                  environment={"MOD_WSGI_PROCESSES": "2", "MOD_WSGI_THREADS": "3",
+                              "MOD_WSGI_EMBEDDED_MODE": "0",  # daemon processes, so sized
                               "PROBE_LD_PRELOAD": "libbz2.so.1.0"}) as app:
         yield app
 
