@@ -58,9 +58,13 @@ def configurations(cpus: float, quick: bool, peers: bool = True,
     gunicorn = ["gunicorn", "--bind", "0.0.0.0:8080"]
     configs = [
         ServerConfig("whiskey-default",
-                     "whiskey's image command, no MOD_WSGI_* set "
-                     "(whiskey sizes the server for the container)",
+                     "whiskey's image command, no MOD_WSGI_* set (embedded mode where "
+                     "mod_wsgi-express has it; whiskey sizes the server for the container)",
                      {}),
+        ServerConfig("whiskey-daemon",
+                     "MOD_WSGI_EMBEDDED_MODE=0: mod_wsgi daemon processes, whiskey's sizing "
+                     "(the default before embedded mode became it)",
+                     {"environment": {"MOD_WSGI_EMBEDDED_MODE": "0"}}),
         ServerConfig("whiskey-1x5",
                      "MOD_WSGI_PROCESSES=1 MOD_WSGI_THREADS=5: mod_wsgi-express's own default "
                      "(whiskey's default before commit a1a215f)",
@@ -75,10 +79,6 @@ def configurations(cpus: float, quick: bool, peers: bool = True,
                      f"gunicorn, gthread worker, {w} workers x 4 threads",
                      {"command": gunicorn + ["--worker-class", "gthread", "--workers", str(w),
                                              "--threads", "4", "wsgi:application"]}),
-        ServerConfig("whiskey-embedded",
-                     "MOD_WSGI_EMBEDDED_MODE=1: the application in Apache's own threads "
-                     "(no daemon process hop), whiskey's sizing (its default threads)",
-                     {"environment": {"MOD_WSGI_EMBEDDED_MODE": "1"}}),
         ServerConfig("whiskey-embedded-4",
                      "MOD_WSGI_EMBEDDED_MODE=1 MOD_WSGI_THREADS=4: embedded, tuned for "
                      "CPU-bound work",
@@ -102,7 +102,7 @@ def configurations(cpus: float, quick: bool, peers: bool = True,
                                        "bench app built on an earlier revision's builder "
                                        "(--before)", {}, image=before))
     if quick:
-        keep = ("whiskey-default", "whiskey-default-before", "whiskey-embedded-4",
+        keep = ("whiskey-default", "whiskey-default-before", "whiskey-daemon", "whiskey-embedded-4",
                 "gunicorn-sync-1", f"gunicorn-gthread-{w}x4", "pyuwsgi-1", "granian-1")
         configs = [c for c in configs if c.name in keep]
     return configs

@@ -117,7 +117,7 @@ def _cpu_bound_targets(result: Result) -> list[Check]:
         return []
     checks: list[Check] = []
     for name, v in by.items():
-        if name not in ("whiskey-default", "whiskey-embedded", "whiskey-embedded-4"):
+        if name not in ("whiskey-default", "whiskey-daemon", "whiskey-embedded-4"):
             continue
         io_lead = io.get(name, {}).get("rps_vs_best_tuned")
         checks.append((f"/hello c=32: {name} >= 1.0x the fastest gunicorn ({fastest}) in req/s",
