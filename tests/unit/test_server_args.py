@@ -614,6 +614,8 @@ def test_front_end_is_sized_for_slow_clients_unless_max_clients_is_given():
     assert server.front_end_directives(args(MOD_WSGI_MAX_CLIENTS="50")) == []
     embedded = server.front_end_directives(["--processes", "2", "--embedded-mode"])
     assert "StartServers 2" in embedded and "ThreadStackSize 8388608" in embedded
+    # spare processes are reaped: idle threads above those kept + half a process
+    assert "MaxSpareThreads 192" in conf and "MaxSpareThreads 320" in embedded
     assert "ThreadStackSize" not in conf
     # embedded threads the user sized are mod_wsgi-express's to size
     assert server.front_end_directives(["--embedded-mode"], ["--threads", "4"]) == []

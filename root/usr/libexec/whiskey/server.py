@@ -511,6 +511,11 @@ FRONT_PROCESSES = 10
 DAEMON_BACKLOG = FRONT_THREADS_PER_PROCESS * FRONT_PROCESSES
 
 
+# Processes beyond the first (or, in embedded mode, beyond one per CPU) are
+# reaped once the load that made them has passed: Apache keeps at most half a
+# process of idle threads more (after 256 connections the container held a
+# second front-end process, and in embedded mode a second copy of the
+# application, for good: 47 MiB on hello world where gunicorn took 31).
 # In embedded mode those threads run Python too, so Apache's processes start
 # one per daemon process there would be (--processes, one per CPU) and keep
 # that many; a thread's stack is the 8 MiB a Python thread gets elsewhere
@@ -534,7 +539,7 @@ def front_end_directives(args, own=()):
     sizing = ["ServerLimit %d" % processes, "ThreadLimit %d" % threads,
               "ThreadsPerChild %d" % threads, "MaxRequestWorkers %d" % (threads * processes),
               "StartServers %d" % start, "MinSpareThreads %d" % (threads // 2),
-              "MaxSpareThreads %d" % (threads * max(2, start))]
+              "MaxSpareThreads %d" % (threads * start + threads // 2)]
     if embedded:
         sizing.append("ThreadStackSize %d" % EMBEDDED_STACK)
     lines = []
