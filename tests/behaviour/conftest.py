@@ -416,6 +416,20 @@ def run_to_exit(client, image, timeout=90, **kwargs):
         container.remove(force=True)
 
 
+def processes(app):
+    """[(pid, command line)] of every process in app's container, read from /proc."""
+    code, out = app.exec(["sh", "-c", 'for p in /proc/[0-9]*; do '
+                          'printf "%s " "${p#/proc/}"; tr "\\0" " " < $p/cmdline 2>/dev/null; '
+                          'echo; done'])
+    assert code == 0, out
+    found = []
+    for line in out.splitlines():
+        pid, _, cmdline = line.partition(" ")
+        if pid.isdigit():
+            found.append((int(pid), cmdline.strip()))
+    return found
+
+
 def wait_for_log(app, text, timeout=15):
     """app's logs once they hold text (or the timeout passed)."""
     deadline = time.time() + timeout

@@ -15,7 +15,16 @@ import time
 from http.client import HTTPConnection
 
 import pytest
-from conftest import APPS, REFUSED_STARTS, SPOOF, embedded_by_default, run_to_exit, serving, wait_for_log
+from conftest import (
+    APPS,
+    REFUSED_STARTS,
+    SPOOF,
+    embedded_by_default,
+    processes,
+    run_to_exit,
+    serving,
+    wait_for_log,
+)
 
 # whiskey's defaults, which the image must apply
 from server import DAEMON_BACKLOG, FRONT_THREADS_PER_PROCESS, THREADS
@@ -189,19 +198,15 @@ def test_a_process_of_the_application_killed_by_a_signal_is_named_in_the_log(ser
     if embedded_by_default(variant):
         # An Apache process that runs the application, as a crash in a C extension
         # would end it (Apache's parent is the process that holds the pid file).
-        code, pid = served.exec(["sh", "-c", 'parent=$(cat /tmp/whiskey-1001/httpd/httpd.pid); '
-                                 'for p in /proc/[0-9]*; do '
-                                 'c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); '
-                                 'case $c in apache2*) [ ${p#/proc/} = $parent ] || '
-                                 '{ echo ${p#/proc/}; kill -SEGV ${p#/proc/}; break; };; esac; done'])
-        said = "exit signal Segmentation fault (11)"
+        parent = int(served.exec(["cat", "/tmp/whiskey-1001/httpd/httpd.pid"])[1])
+        pid = [p for p, cmd in processes(served) if cmd.startswith("apache2") and p != parent][0]
+        signal, said = "SEGV", "exit signal Segmentation fault (11)"
     else:
-        code, pid = served.exec(["sh", "-c", 'for p in /proc/[0-9]*; do '
-                                 'c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); case $c in "(wsgi:"*) '
-                                 'echo ${p#/proc/}; kill -9 ${p#/proc/}; break;; esac; done'])
-        said = "terminated by signal 9"
-    pid = pid.strip()
-    assert code == 0 and pid.isdigit(), pid
+        pid = [p for p, cmd in processes(served) if cmd.startswith("(wsgi:")][0]
+        signal, said = "KILL", "terminated by signal 9"
+    code, out = served.exec(["kill", "-" + signal, str(pid)])
+    assert code == 0, out
+    pid = str(pid)
     logs = wait_for_log(served, said)
     died = [line for line in logs.splitlines() if said in line]
     assert died and pid in died[0], logs[-3000:]
@@ -249,9 +254,8 @@ def test_default_size_follows_two_cpus(random_uid, variant):
         assert (env["mod_wsgi:processes"], env["mod_wsgi:threads"]) == (2, THREADS)
         return
     # Two Apache processes run the application from the start (and the parent).
-    code, out = random_uid.exec(["sh", "-c", 'for p in /proc/[0-9]*; do tr "\\0" " " '
-                                 '< $p/cmdline 2>/dev/null; echo; done | grep -c "^apache2"'])
-    assert out.strip() == "3", out
+    apache = [cmd for _, cmd in processes(random_uid) if cmd.startswith("apache2")]
+    assert len(apache) == 3, apache
 
 
 # -- read-only root, a random UID, options from the environment, an app's LD_PRELOAD --

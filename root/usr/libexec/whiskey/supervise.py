@@ -2,8 +2,7 @@
 
 server.py writes Apache's configuration, then replaces itself with this
 module, run as ``python -S -E supervise.py SERVER_ROOT STATUS_PORT STATUS_TOKEN
-REQUEST_TIMEOUT``: a fresh
-interpreter without site-packages that imports only what waiting needs, so
+REQUEST_TIMEOUT``: a fresh interpreter without site-packages that imports only what waiting needs, so
 the process that sits in every container all its life costs ~4 MiB instead
 of ~6.5 (BENCHMARKS.md).  It starts Apache, turns Docker's stop signal into
 a graceful stop bounded by WHISKEY_STOP_TIMEOUT, ignores terminal resizes,
