@@ -202,7 +202,8 @@ def supervise(root, listener, env, request_timeout=0):
             if began is None:
                 began = time.time()
                 snapshot = in_flight(*listener)
-                _signal(pid, signal.SIGWINCH)
+                if stopping[0] != signal.SIGQUIT:  # QUIT went on as TERM: no graceful part
+                    _signal(pid, signal.SIGWINCH)
             else:  # asked again: stop now
                 graceful = min(graceful, time.time() - began)
         if began is not None:
