@@ -2,7 +2,7 @@
 
 The module under test is the file every image carries, imported as a plain
 module (pytest.ini puts its directory on the path); main() is run as a
-subprocess with a stand-in ``mod_wsgi-express`` on PATH that records the
+subprocess with a stand-in mod_wsgi package (fake_mod_wsgi) whose setup-server records the
 arguments it was given.
 """
 
@@ -219,38 +219,18 @@ def test_server_args_error_is_a_value_error():
 
 # -- main(): what actually gets exec'd -----------------------------------------------------
 
+# A stand-in mod_wsgi package: setup-server that records what it was given.
+FAKE_MOD_WSGI = os.path.join(os.path.dirname(__file__), "fake_mod_wsgi")
+
+
 @pytest.fixture
 def app(tmp_path):
-    """An app dir (HOME) and a recording mod_wsgi-express first on PATH."""
+    """An app dir (HOME) and a recording mod_wsgi-express (FAKE_MOD_WSGI)."""
     src = tmp_path / "src"
     (src / ".whiskey" / "action_hooks").mkdir(parents=True)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     out = tmp_path / "argv.txt"
-    fake = bin_dir / "mod_wsgi-express"
-    # Records its arguments and, like setup-server, writes an apachectl into
-    # the --server-root (always the last argument) that records how it was
-    # started, traps WINCH/TERM to a file, and exits with $APACHE_EXIT.
-    fake.write_text(
-        '#!/bin/sh\n'
-        'printf "%s\\n" "mod_wsgi-express" "$@" > "$OUT"\n'
-        'echo "${MALLOC_ARENA_MAX-unset}" > "$OUT.arena"\n'
-        'for root; do :; done\n'
-        'mkdir -p "$root"\n'
-        'cat > "$root/apachectl" <<"EOF"\n'
-        'echo "apachectl $*" > "$OUT.apachectl"\n'
-        'trap \'echo WINCH >> "$OUT.signals"; exit 0\' WINCH\n'
-        'trap \'echo TERM >> "$OUT.signals"; exit 0\' TERM\n'
-        'for sig in $APACHE_IGNORE; do trap "echo $sig >> \\"\\$OUT.signals\\"" "$sig"; done\n'
-        'if [ -n "$APACHE_WAIT" ]; then echo $$ > "$OUT.pid"; touch "$OUT.ready";'
-        ' while :; do sleep 0.1; done; fi\n'
-        'exit "${APACHE_EXIT:-0}"\n'
-        'EOF\n'
-        'exit "${SETUP_EXIT:-0}"\n')
-    fake.chmod(0o755)
     env = {"HOME": str(src), "OUT": str(out), "WHISKEY_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "WHISKEY_CPUS": "1",
-           "PATH": str(bin_dir) + os.pathsep + "/usr/bin:/bin"}
+           "WHISKEY_CPUS": "1", "PYTHONPATH": FAKE_MOD_WSGI, "PATH": "/usr/bin:/bin"}
     return src, out, env
 
 
@@ -301,6 +281,8 @@ def test_main_execs_mod_wsgi_express(app):
            server.PLACEHOLDER,  # nothing names the application: 503 to every request
            "--include-file", runtime + "/whiskey-httpd.conf", "--server-root", runtime + "/httpd"])
     assert "---> mod_wsgi-express setup-server --log-to-terminal" in proc.stderr
+    # setup-server runs in server.py's process; its report is the log's, as the command's was
+    assert "Server Root        : " + runtime + "/httpd\n" in proc.stderr and proc.stdout == ""
     with open(str(out) + ".apachectl") as f:
         assert f.read() == "apachectl start -DFOREGROUND\n"
     with open(runtime + "/whiskey-httpd.conf") as f:
@@ -351,12 +333,16 @@ def test_a_server_that_ignores_the_stop_is_ended_within_the_stop_timeout(app):
         assert f.read().split() == ["WINCH", "TERM"]
 
 
-def test_options_mod_wsgi_express_rejects_end_the_start(app):
+@pytest.mark.parametrize("fails, status, said", [
+    ({"SETUP_EXIT": "2"}, 2, "exit status 2"),
+    ({"SETUP_RAISE": "its own bug"}, 1, "RuntimeError: its own bug\n"),  # its traceback
+])
+def test_options_mod_wsgi_express_rejects_end_the_start(app, fails, status, said):
     src, out, env = app
-    env["SETUP_EXIT"] = "2"
+    env.update(fails)
     proc = _run(env)
-    assert proc.returncode == 2
-    assert "mod_wsgi-express rejected the server options" in proc.stderr
+    assert proc.returncode == status
+    assert "mod_wsgi-express rejected the server options" in proc.stderr and said in proc.stderr
     assert not os.path.exists(str(out) + ".apachectl")
 
 

@@ -16,7 +16,6 @@ import glob
 import math
 import os
 import re
-import subprocess
 import sys
 
 import djangoapp
@@ -628,10 +627,39 @@ def setup_server(args, root, env, status=(0, ""), own=()):
         raise CannotStart("cannot write Apache's configuration in %s: %s (the container "
                           "needs a writable $TMPDIR, default /tmp, with room for it)"
                           % (os.path.dirname(root), exc.strerror or exc))
-    cmd = (["mod_wsgi-express", "setup-server"] + args +
-           ["--include-file", include, "--server-root", root])
     say.step("mod_wsgi-express setup-server %s" % " ".join(args))
-    return subprocess.call(cmd, stdout=sys.stderr)
+    return express_setup_server(args + ["--include-file", include, "--server-root", root])
+
+
+def express_setup_server(words):
+    """``mod_wsgi-express setup-server WORDS`` in this process: its exit status.
+
+    A second interpreter and its imports were a third of the time from the
+    container's start to Apache's (BENCHMARKS.md, the cold start).  What it
+    prints goes to stderr, the log, as when it was a command; so does an
+    error (optparse's: the message, then exit status 2) or a traceback.
+    """
+    saved = sys.argv, sys.stdout
+    # It writes sys.argv into the apachectl it makes, as the command it was.
+    sys.argv, sys.stdout = ["mod_wsgi-express", "setup-server"] + words, sys.stderr
+    try:
+        try:  # mod_wsgi 5 and later; mod_wsgi 4 has it in mod_wsgi.server
+            from mod_wsgi.express.cli import cmd_setup_server
+        except ImportError:
+            from mod_wsgi.server import cmd_setup_server
+        cmd_setup_server(words)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        sys.stderr.write("%s\n" % exc.code)
+        return 1
+    except Exception:  # its bug, or a broken install: the traceback, as the command
+        import traceback
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.argv, sys.stdout = saved
+    return 0
 
 
 # glibc gives each thread that allocates concurrently its own malloc arena
@@ -642,6 +670,10 @@ def setup_server(args, root, env, status=(0, ""), own=()):
 MALLOC_ARENA_MAX = "2"
 # What answers when no application is named: 503 to every request (placeholder.py).
 PLACEHOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "placeholder.py")
+# supervise.py imported rather than run: a module's byte code is compiled in
+# the image, and a script would be compiled again at every start.
+SUPERVISE = ("import sys; sys.path[0] = %r; import supervise; sys.exit(supervise.main(sys.argv[1:]))"
+             % os.path.dirname(os.path.abspath(__file__)))
 
 
 def server_args_text(app_src):
@@ -770,7 +802,8 @@ def main(argv):
         say.error("mod_wsgi-express rejected the server options (exit status %d; its message "
                   "is above)" % status)
         return status
-    sys.stderr.flush()
-    # A fresh, small interpreter waits on Apache (see supervise.py).
-    os.execv(sys.executable, [sys.executable, "-S", "-E", supervise.__file__.replace(".pyc", ".py"),
-                              root, str(listener[0]), listener[1], str(watchdog)])
+    apache = supervise.start_apache(root)
+    # A fresh, small interpreter waits on Apache (see supervise.py), started
+    # while Apache starts: Apache stays this process's child across the exec.
+    os.execv(sys.executable, [sys.executable, "-S", "-E", "-c", SUPERVISE,
+                              str(apache), str(listener[0]), listener[1], str(watchdog)])

@@ -1,12 +1,13 @@
 """The supervisor between tini and Apache in a whiskey container.
 
-server.py writes Apache's configuration, then replaces itself with this
-module, run as ``python -S -E supervise.py SERVER_ROOT STATUS_PORT STATUS_TOKEN
-REQUEST_TIMEOUT``: a fresh interpreter without site-packages that imports only what waiting needs, so
-the process that sits in every container all its life costs ~4 MiB instead
-of ~6.5 (BENCHMARKS.md).  It starts Apache, turns Docker's stop signal into
-a graceful stop bounded by WHISKEY_STOP_TIMEOUT, ignores terminal resizes,
-and logs why Apache ended (signal, OOM kill).
+server.py writes Apache's configuration, starts Apache (start_apache, below),
+then replaces itself with this module, run as ``python -S -E supervise.py
+APACHE_PID STATUS_PORT STATUS_TOKEN REQUEST_TIMEOUT``: a fresh interpreter
+without site-packages that imports only what waiting needs, so the process
+that sits in every container all its life costs ~4 MiB instead of ~6.5
+(BENCHMARKS.md).  It turns Docker's stop signal into a graceful stop bounded
+by WHISKEY_STOP_TIMEOUT, ignores terminal resizes, and logs why Apache ended
+(signal, OOM kill).
 
 Runs on every interpreter whiskey ships (Python 2.7 to 3.x): standard
 library only, syntax all of them share.
@@ -63,15 +64,34 @@ SIGNAL_MAP = {
 }
 
 
+def _block(block):
+    """Block (or unblock) the signals supervise() handles, where Python can
+    (3.3 and later): the mask outlives exec, so a stop that comes before
+    supervise() has its handlers waits for them instead of ending this
+    process.  Python 2.7 keeps the gap (the interpreter's start)."""
+    if hasattr(signal, "pthread_sigmask"):
+        how = signal.SIG_BLOCK if block else signal.SIG_UNBLOCK  # novermin: 3.3+, as above
+        signal.pthread_sigmask(how, list(SIGNAL_MAP) + [signal.SIGWINCH])  # novermin
+
+
 def start_apache(root):
     """Start ``bash ROOT/apachectl start -DFOREGROUND`` in its own process
-    group, with default signal handling; its pid."""
+    group, with default signal handling; its pid.  The caller (server.py)
+    then execs this module, which waits on it; the signals stay blocked in
+    the caller until then (_block).  bash reads apachectl, so a noexec /tmp
+    (docker run --read-only --tmpfs /tmp) does not matter; its own process
+    group keeps Apache out of the terminal's foreground process group, where
+    the kernel delivers WINCH."""
+    sys.stdout.flush()  # not written twice, by both processes
+    sys.stderr.flush()
+    _block(True)
     pid = os.fork()
     if pid == 0:  # pragma: no cover (the child execs or exits at once)
         try:
             os.setpgrp()
             for signum in list(SIGNAL_MAP) + [signal.SIGWINCH]:
                 signal.signal(signum, signal.SIG_DFL)  # not our handlers, not our SIG_IGN
+            _block(False)
             os.execv("/bin/bash", ["/bin/bash", os.path.join(root, "apachectl"),
                                    "start", "-DFOREGROUND"])
         finally:
@@ -149,8 +169,8 @@ def watch(listener, timeout, killed):
             _signal(pid, signal.SIGKILL)
 
 
-def supervise(root, listener, env, request_timeout=0):
-    """Run Apache in its own process group, translate signals, return its status.
+def supervise(pid, listener, env, request_timeout=0):
+    """Wait on Apache (pid, started by start_apache), translate signals, return its status.
 
     A stop (TERM or INT) becomes Apache's graceful stop.  Requests in flight
     get stop_budget()[0] seconds to finish; Apache is then stopped at once
@@ -160,26 +180,19 @@ def supervise(root, listener, env, request_timeout=0):
     in flight when the stop began, asked on the status listener (port, token).
     With a request_timeout (embedded mode), watch() runs while no stop is asked.
     """
-    child = []
     stopping = []  # the stop signals received, in order
 
     def forward(signum, frame):
-        if not child:
-            sys.exit(128 + signum)
         if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
             stopping.append(signum)
             if signum != signal.SIGQUIT:
                 return  # the loop below begins the stop
-        _signal(child[0], SIGNAL_MAP[signum])
+        _signal(pid, SIGNAL_MAP[signum])
 
     for signum in SIGNAL_MAP:
         signal.signal(signum, forward)
     signal.signal(signal.SIGWINCH, signal.SIG_IGN)
-    # bash reads apachectl, so a noexec /tmp (docker run --read-only --tmpfs
-    # /tmp) does not matter; its own process group keeps Apache out of the
-    # terminal's foreground process group, where the kernel delivers WINCH.
-    pid = start_apache(root)
-    child.append(pid)
+    _block(False)  # what came since start_apache comes now
     graceful, total = stop_budget(env)
     began = cut_off = None
     handled = 0
@@ -291,10 +304,10 @@ def report_exit(pid, status, oom_before, stopping):
 
 def main(argv):
     if len(argv) != 4:
-        sys.stderr.write("usage: supervise.py SERVER_ROOT STATUS_PORT STATUS_TOKEN "
+        sys.stderr.write("usage: supervise.py APACHE_PID STATUS_PORT STATUS_TOKEN "
                          "REQUEST_TIMEOUT\n")
         return 2
-    return supervise(argv[0], (int(argv[1]), argv[2]), os.environ, int(argv[3]))
+    return supervise(int(argv[0]), (int(argv[1]), argv[2]), os.environ, int(argv[3]))
 
 
 if __name__ == "__main__":
