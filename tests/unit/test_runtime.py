@@ -1,6 +1,7 @@
 """root/usr/libexec/whiskey/runtime.py: what a start prepares before the server, run
 in-process with the image's paths under a temporary directory."""
 
+import glob
 import os
 
 import pytest
@@ -61,7 +62,7 @@ def test_with_a_read_only_passwd_the_entry_goes_through_nss_wrapper(start, monke
     env["LD_PRELOAD"] = "/lib/app-own.so"
     (src / ".whiskey" / "user_vars" / "LD_PRELOAD").write_text("/lib/from-user-vars.so")
     monkeypatch.setattr(runtime.os, "access", lambda path, mode: path != str(passwd))
-    monkeypatch.setattr(runtime.glob, "glob", lambda pattern: ["/usr/lib/x/libnss_wrapper.so"])
+    monkeypatch.setattr(glob, "glob", lambda pattern: ["/usr/lib/x/libnss_wrapper.so"])  # imported when used
     runtime.main([])
     assert "whiskey application user" not in passwd.read_text()
     with open(env["NSS_WRAPPER_PASSWD"]) as f:

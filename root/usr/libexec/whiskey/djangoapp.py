@@ -20,9 +20,7 @@ The build hands the start what it collected in RECORD, in the application direct
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 
 import say
 from places import whiskey_file
@@ -109,6 +107,8 @@ def collect_static(env, home, src):
         return
     say.step("Collecting Django's static files (manage.py collectstatic, settings %s; "
              "DISABLE_COLLECTSTATIC=1 skips it)" % name)
+    import subprocess
+    import tempfile
     fd, answer = tempfile.mkstemp()
     os.close(fd)
     try:
@@ -182,6 +182,7 @@ def migrate(env, home, src):
     say.step("Running manage.py migrate --noinput, as the official builder does at every "
              "start (DISABLE_MIGRATE=1 turns it off; with many replicas, migrate in a deploy "
              "hook or a Job instead)")
+    import subprocess  # here: a start without Django does without it
     if subprocess.call([sys.executable, "manage.py", "migrate", "--noinput"], cwd=home) != 0:
         raise Failed("manage.py migrate --noinput failed (its output is above): not starting "
                      "on a database it could not migrate (DISABLE_MIGRATE=1 skips it)")

@@ -11,11 +11,9 @@ migrates a Django project the official builder's way: djangoapp.py).
 Any failure before the server is one ``whiskey: ERROR:`` line and exit status 1.
 """
 
-import glob
 import os
 import pwd
 import re
-import shutil
 import sys
 
 import hooks
@@ -72,6 +70,7 @@ def passwd_entry(runtime):
     with open(wrapped, "wb") as f:
         f.write(text)
     ENV["NSS_WRAPPER_PASSWD"], ENV["NSS_WRAPPER_GROUP"] = wrapped, "/etc/group"
+    import glob  # what follows is rare: the start imports only what it uses
     preload = " ".join(sorted(glob.glob("/usr/lib/*/libnss_wrapper.so")))
     # Added to a preload given with docker run -e, never replacing it.
     ENV["LD_PRELOAD"] = (ENV.get("LD_PRELOAD", "") + " " + preload).strip()
@@ -83,8 +82,10 @@ def user_vars(runtime, preload):
     trailing newlines).  deploy-env may add, change or remove files in $WHISKEY_ENVDIR
     first; what is there then is what the server sees."""
     envdir = os.path.join(runtime, "env")
-    shutil.rmtree(envdir, ignore_errors=True)
     source = places.whiskey_file(places.app_src(ENV), "user_vars")
+    if os.path.lexists(envdir) or os.path.isdir(source):
+        import shutil  # here: most starts have neither (BENCHMARKS.md, cold start)
+        shutil.rmtree(envdir, ignore_errors=True)
     if os.path.isdir(source):
         shutil.copytree(source, envdir, symlinks=True)
     else:
