@@ -1,5 +1,7 @@
 """The builder image itself: interpreter, libraries, tools, labels, user (testinfra)."""
 
+import re
+
 import pytest
 import testinfra
 
@@ -197,12 +199,27 @@ def test_infinite_recursion_in_a_thread_raises_instead_of_crashing(host, variant
     assert out.startswith(expected + ": maximum recursion depth exceeded"), out
 
 
-def test_in_image_python_compiles_with_the_images_interpreter(host):
-    # The server module runs on the image's own Python, 2.7 and 3.3 included.
-    python(host, "import glob\n"
-                 "for p in glob.glob('/usr/libexec/whiskey/*.py'):\n"
-                 "    compile(open(p).read(), p, 'exec')\n"
-                 "print('ok')")
+def test_whiskeys_modules_load_byte_code_the_images_interpreter_compiled(host):
+    # They run on the image's own Python, 2.7 and 3.3 included; the start
+    # reads their byte code, made at build time (python -v: "X.pyc matches X.py").
+    out = host.run("python -v -c 'import sys; sys.path[0] = \"/usr/libexec/whiskey\"; "
+                   "import runtime, server, supervise' 2>&1").stdout
+    loaded = set(re.findall(r"matches /usr/libexec/whiskey/(\w+)\.py$", out, re.M))
+    assert {"runtime", "server", "supervise", "official", "djangoapp", "hooks", "say"} <= loaded, out
+
+
+def test_mod_wsgi_imports_without_pkgutil_yet_merges_other_portions(host, variant):
+    # whiskey's patch to mod_wsgi 5 and later (patches/, item 5): the package
+    # imports pkgutil only when another sys.path entry holds a part of it
+    # (a part after site-packages; Python 2's pkgutil wants its __init__.py).
+    alone = "import sys, mod_wsgi; print('pkgutil' in sys.modules)"
+    merged = ("import sys; sys.path.append('/tmp/part'); " + alone.replace("import sys, ", "import ")
+              + "; import mod_wsgi.extra; print(mod_wsgi.extra.PART)")
+    out = host.check_output("mkdir -p /tmp/part/mod_wsgi && touch /tmp/part/mod_wsgi/__init__.py "
+                            "&& echo 'PART = 42' > /tmp/part/mod_wsgi/extra.py "
+                            "&& python -c \"%s\" && python -c \"%s\"" % (merged, alone))
+    patched = int(variant.pin_version("mod_wsgi").split(".")[0]) >= 5
+    assert out.split() == ["True", "42", str(not patched)], out
 
 
 def test_sqlite_round_trip(host):

@@ -132,6 +132,17 @@ def test_default_size_follows_one_cpu(served, variant):
     assert took[THREADS - 1] < 3.5 and took[THREADS] >= 3.8, took
 
 
+def test_apache_processes_start_without_what_the_app_does_not_use(served, variant):
+    """whiskey's patch to mod_wsgi 6 (patches/, item 5): an Apache process imports
+    neither logging, pkgutil nor dataclasses before the application does; and
+    mod_wsgi.LogHandler, made when first asked for, still logs into Apache's log."""
+    if int(variant.pin_version("mod_wsgi").split(".")[0]) < 6:
+        pytest.skip("whiskey's start-time patch is to mod_wsgi 6 (patches/)")
+    assert served.get("/environ").json()["app:imported_before"] == ""
+    assert served.get("/log").text == "logged"
+    wait_for_log(served, "whiskey-probe-log-marker")
+
+
 def test_without_trust_options_no_proxy_header_is_believed(served):
     env = served.get("/environ", headers=SPOOF).json()
     assert env["wsgi:REMOTE_ADDR"] not in ("203.0.113.9", "198.51.100.7", "198.51.100.8")

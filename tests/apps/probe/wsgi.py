@@ -11,6 +11,9 @@ import sys
 import time
 
 APP = os.path.dirname(os.path.abspath(__file__))
+# What the server's process had imported before this application (none of
+# the imports above brings them): whiskey's patch to mod_wsgi 6 (patches/).
+BEFORE_APP = ",".join(m for m in ("dataclasses", "logging", "pkgutil") if m in sys.modules)
 ENV_KEYS = ["GREETING", "FROM_DEPLOY_ENV", "REMOVED_VAR", "S2I_VAR", "HOME", "PYTHONUNBUFFERED"]
 WSGI_KEYS = ["REMOTE_ADDR", "wsgi.url_scheme", "SERVER_PORT", "HTTP_HOST", "HTTP_X_FORWARDED_FOR",
              "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_SCHEME", "HTTP_X_FORWARDED_PROTO",
@@ -50,6 +53,7 @@ def application(environ, start_response):
         data["mod_wsgi:threads"] = int(mod_wsgi.threads_per_process)
         data["mod_wsgi:process_group"] = mod_wsgi.process_group  # "" in embedded mode
         data["wsgi:mod_wsgi.process_group"] = environ.get("mod_wsgi.process_group")
+        data["app:imported_before"] = BEFORE_APP
         for k, v in data.items():
             if v is not None and not isinstance(v, (str, int)):
                 data[k] = str(v)
@@ -80,6 +84,15 @@ def application(environ, start_response):
         print("whiskey-probe-stdout-marker")
         print("whiskey-probe-stderr-marker", file=sys.stderr)
         return _text(start_response, "printed")
+    if path == "/log":  # through mod_wsgi.LogHandler (mod_wsgi 6) into Apache's log
+        import logging
+
+        import mod_wsgi
+        logger = logging.getLogger("whiskey-probe")
+        if not logger.handlers:
+            logger.addHandler(mod_wsgi.LogHandler())
+        logger.warning("whiskey-probe-log-marker")
+        return _text(start_response, "logged")
     if path == "/sleep":
         time.sleep(2)
         return _text(start_response, "slept")
