@@ -42,7 +42,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.quick:
         concurrency, runs, duration, warmup, cold_runs, build_runs = (1, 32), 1, 2, 1, 2, 1
     else:
-        concurrency, runs, duration, warmup, cold_runs, build_runs = (1, 8, 32, 64, 256), 3, 4, 2, 5, 3
+        concurrency, runs, duration, warmup, cold_runs, build_runs = (1, 8, 32, 64, 256), 3, 4, 2, 9, 3
     return Settings(variant=args.variant, quick=args.quick, cpus=args.cpus, memory=args.memory,
                     skip=tuple(args.skip), keep_images=args.keep_images, output_dir=args.output_dir,
                     before=args.before,
