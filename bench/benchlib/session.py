@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.images import Image
 
-COLD_START_CONFIGS = ("whiskey-default", "whiskey-embedded-4", "gunicorn-sync-1")
+COLD_START_CONFIGS = ("whiskey-default", "whiskey-default-before", "whiskey-embedded-4", "gunicorn-sync-1")
 
 
 @dataclass(frozen=True)
