@@ -1,8 +1,9 @@
 """The supervisor between tini and Apache in a whiskey container.
 
 server.py writes Apache's configuration, starts Apache (start_apache, below),
-then replaces itself with this module, run as ``python -S -E supervise.py
-APACHE_PID STATUS_PORT STATUS_TOKEN REQUEST_TIMEOUT``: a fresh interpreter
+then replaces itself with this module, imported (for its byte code) by
+``python -S -E -c server.SUPERVISE APACHE_PID STATUS_PORT STATUS_TOKEN
+REQUEST_TIMEOUT``: a fresh interpreter
 without site-packages that imports only what waiting needs, so the process
 that sits in every container all its life costs ~4 MiB instead of ~6.5
 (BENCHMARKS.md).  It turns Docker's stop signal into a graceful stop bounded
