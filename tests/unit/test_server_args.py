@@ -365,6 +365,18 @@ def test_stop_signals_become_apache_graceful_stop(app, sent, received):
         assert f.read().split() == [received]
 
 
+def test_a_stop_while_the_supervisor_starts_is_a_graceful_stop(app):
+    """Apache starts before the supervisor's interpreter: a stop signal that comes in
+    between waits, blocked, for the supervisor's handlers, rather than end the
+    process that waits on Apache."""
+    src, out, env = app
+    env["APACHE_STOPS_START"] = "1"
+    with supervised(env, out) as proc:
+        assert proc.wait(timeout=10) == 0
+    with open(str(out) + ".signals") as f:
+        assert f.read().split() == ["WINCH"]
+
+
 def test_main_runs_an_executable_start_hook(app):
     src, out, env = app
     start_hook(src, '#!/bin/sh\nprintf "%s\\n" "hook" "$@" > "$OUT"\n')
