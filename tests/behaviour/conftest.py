@@ -61,12 +61,22 @@ def server_stack(variant):
     return (variant.base, variant.pin_version("mod_wsgi"))
 
 
+def mod_wsgi_release(variant):
+    """The variant's pinned mod_wsgi as (major, minor)."""
+    return tuple(int(n) for n in variant.pin_version("mod_wsgi").split(".")[:2])
+
+
 def embedded_by_default(variant):
     """Whether whiskey serves the variant in Apache's own processes by default
     (server.serving_mode: mod_wsgi-express has an embedded mode from 4.9)."""
     import server
-    release = tuple(int(n) for n in variant.pin_version("mod_wsgi").split(".")[:2])
-    return release >= server.EMBEDDED_SINCE
+    return mod_wsgi_release(variant) >= server.EMBEDDED_SINCE
+
+
+def start_time_patched(variant):
+    """Whether whiskey's mod_wsgi patch takes out of each process's start what the
+    application may not use (patches/, item 5: mod_wsgi 6's; 4.x is left as it is)."""
+    return mod_wsgi_release(variant) >= (6, 0)
 
 
 # @pytest.mark.once_per(KEY): where a behaviour cannot differ between variants

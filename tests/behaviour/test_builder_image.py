@@ -4,6 +4,7 @@ import re
 
 import pytest
 import testinfra
+from conftest import start_time_patched
 
 # A TLS server and client in one process, the server's certificate made by
 # the image's openssl CLI.  Written for every shipped interpreter: 3.3 lacks
@@ -209,7 +210,7 @@ def test_whiskeys_modules_load_byte_code_the_images_interpreter_compiled(host):
 
 
 def test_mod_wsgi_imports_without_pkgutil_yet_merges_other_portions(host, variant):
-    # whiskey's patch to mod_wsgi 5 and later (patches/, item 5): the package
+    # whiskey's patch to mod_wsgi 6 (patches/, item 5): the package
     # imports pkgutil only when another sys.path entry holds a part of it
     # (a part after site-packages; Python 2's pkgutil wants its __init__.py).
     alone = "import sys, mod_wsgi; print('pkgutil' in sys.modules)"
@@ -218,8 +219,7 @@ def test_mod_wsgi_imports_without_pkgutil_yet_merges_other_portions(host, varian
     out = host.check_output("mkdir -p /tmp/part/mod_wsgi && touch /tmp/part/mod_wsgi/__init__.py "
                             "&& echo 'PART = 42' > /tmp/part/mod_wsgi/extra.py "
                             "&& python -c \"%s\" && python -c \"%s\"" % (merged, alone))
-    patched = int(variant.pin_version("mod_wsgi").split(".")[0]) >= 5
-    assert out.split() == ["True", "42", str(not patched)], out
+    assert out.split() == ["True", "42", str(not start_time_patched(variant))], out
 
 
 def test_sqlite_round_trip(host):

@@ -23,6 +23,7 @@ from conftest import (
     processes,
     run_to_exit,
     serving,
+    start_time_patched,
     wait_for_log,
 )
 
@@ -136,7 +137,7 @@ def test_apache_processes_start_without_what_the_app_does_not_use(served, varian
     """whiskey's patch to mod_wsgi 6 (patches/, item 5): an Apache process imports
     neither logging, pkgutil nor dataclasses before the application does; and
     mod_wsgi.LogHandler, made when first asked for, still logs into Apache's log."""
-    if int(variant.pin_version("mod_wsgi").split(".")[0]) < 6:
+    if not start_time_patched(variant):
         pytest.skip("whiskey's start-time patch is to mod_wsgi 6 (patches/)")
     assert served.get("/environ").json()["app:imported_before"] == ""
     assert served.get("/log").text == "logged"
