@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .common import Result, log
 from .containers import free_port, start_container, wait_200
@@ -29,21 +30,26 @@ MARK = "whiskey-bench-exec"
 STAMP = 'echo "%s $(date +%%s.%%N)" >&2; exec "$@"' % MARK
 
 
-def one_cold_start(ctx: RunContext, image: str, cfg: ServerConfig, stamped: bool = False) -> float:
+def stamped(ctx: RunContext, image: str, cfg: ServerConfig) -> dict[str, Any]:
+    """cfg's run arguments with its command (or the image's) run under STAMP."""
+    command = cfg.run_kwargs.get("command") or ctx.client.images.get(image).attrs["Config"]["Cmd"]
+    return dict(cfg.run_kwargs, entrypoint=["/bin/sh", "-c", STAMP, "stamp"], command=command)
+
+
+def one_cold_start(ctx: RunContext, image: str, cfg: ServerConfig,
+                   kwargs: Mapping[str, Any] | None = None) -> float:
     """Seconds from starting a fresh container to its first 200, polled every
-    5 ms; stamped: from its command's start instead.  Removes it."""
+    5 ms; with stamped() kwargs, from its command's start instead.  Removes it."""
     image = cfg.image or image
-    kwargs = dict(cfg.run_kwargs)
-    if stamped:
-        command = kwargs.get("command") or ctx.client.images.get(image).attrs["Config"]["Cmd"]
-        kwargs.update(entrypoint=["/bin/sh", "-c", STAMP, "stamp"], command=command)
+    is_stamped = kwargs is not None
+    kwargs = cfg.run_kwargs if kwargs is None else kwargs
     port = free_port()
     t0 = time.time()
     c = start_container(ctx, image, kwargs, port)
     try:
         wait_200(port, c, interval=0.005)
         answered = time.time()
-        if not stamped:
+        if not is_stamped:
             return round(answered - t0, 3)
         found = re.search(r"%s ([0-9.]+)" % MARK, c.logs().decode("utf-8", "replace"))
         if not found:
@@ -56,12 +62,13 @@ def one_cold_start(ctx: RunContext, image: str, cfg: ServerConfig, stamped: bool
 def cold_start(ctx: RunContext, image: str, configs: list[ServerConfig]) -> Result:
     whole: dict[str, list[float]] = {cfg.name: [] for cfg in configs}
     inside: dict[str, list[float]] = {cfg.name: [] for cfg in configs}
+    under_stamp = {cfg.name: stamped(ctx, cfg.image or image, cfg) for cfg in configs}
     for _ in range(ctx.settings.cold_runs):
         for cfg in configs:
             whole[cfg.name].append(one_cold_start(ctx, image, cfg))
     for _ in range(ctx.settings.cold_runs):
         for cfg in configs:
-            inside[cfg.name].append(one_cold_start(ctx, image, cfg, stamped=True))
+            inside[cfg.name].append(one_cold_start(ctx, image, cfg, under_stamp[cfg.name]))
     out = {}
     for cfg in configs:
         times, ins = whole[cfg.name], inside[cfg.name]
