@@ -49,6 +49,21 @@ def test_hooks_run_in_order_as_bash_runs_them(image, capfd):
     assert not os.path.exists(str(image))  # the upload is taken
 
 
+def test_the_applications_modules_are_byte_compiled_silently(image, capfd):
+    (image / "wsgi.py").write_text("import helpers\n")
+    (image / "helpers.py").write_text("PATTERN = '\\d+'\n")  # an escape Python warns of
+    (image / "legacy.py").write_text("print 'Python 2 only'\n")  # not this Python's
+    (image / "node_modules" / "gyp").mkdir(parents=True)
+    (image / "node_modules" / "gyp" / "gyp.py").write_text("")
+    assert assemble.main() == 0
+    out, err = capfd.readouterr()
+    assert out == "" and "rror" not in err and "arning" not in err, (out, err)
+    src = assemble.APP_SRC
+    made = sorted(os.path.relpath(os.path.join(d, f), src)
+                  for d, _, files in os.walk(src) for f in files if f.endswith(".pyc"))
+    assert [name.split(".")[0] for name in made] == ["__pycache__/helpers", "__pycache__/wsgi"]
+
+
 def test_a_hook_that_is_not_executable_is_named_and_skipped(image, capfd):
     hook(image, "build", "#!/bin/sh\necho never\n", mode=0o644)
     assert assemble.main() == 0

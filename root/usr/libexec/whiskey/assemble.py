@@ -4,8 +4,9 @@ In order: the application source is put in place; the Python it declares is
 checked against this image's; the wheels the previous build saved are restored
 (s2i --incremental); the pre-build hook runs; the dependencies are installed
 from the one file that decides them (layout.kind: a lock, requirements.txt, or
-the project's own pyproject.toml / setup.py); the build hook runs; the result
-is made writable by group 0 and checked for setuid and setgid files.
+the project's own pyproject.toml / setup.py); the build hook runs; the
+application's own modules are byte-compiled; the result is made writable by
+group 0 and checked for setuid and setgid files.
 
 pip and the hooks run as child processes; everything else (reading locks and
 declarations, checking and installing saved wheels) runs here.  Any failure
@@ -197,6 +198,26 @@ def say_mod_wsgi(image, now, asked):
                  "image's %s, with which whiskey is tested" % (now[0], ours))
 
 
+def compile_source(top):
+    """Byte code for the application's own modules, made by the build: a start
+    imports them in every new container, and would compile each one there
+    again (BENCHMARKS.md, the cold start).  A file this Python cannot compile
+    (a script for another version, a template) stays source, silently, as it
+    would have at start, and warnings are not said, as pip does not say its
+    own while compiling; node_modules and .git are left alone."""
+    import compileall
+    import warnings
+    saved = sys.stdout
+    sys.stdout = open(os.devnull, "w")  # before 3.5 it prints what it cannot compile
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compileall.compile_dir(top, quiet=1, rx=re.compile(r"/(node_modules|\.git)/"))
+    finally:
+        sys.stdout.close()
+        sys.stdout = saved
+
+
 def setid_files(top):
     """Up to five setuid or setgid files under top, on its file system."""
     out = subprocess.Popen(["find", top, "-xdev", "-type", "f", "-perm", "/6000", "-print"],
@@ -293,6 +314,7 @@ def install(manifest):
 
     line, warning = server.what_starts(os.environ, APP_SRC)
     (say.warn if warning else say.step)("At start, with this build's environment: " + line)
+    compile_source(APP_SRC)
 
     # Let any UID in group 0 (OpenShift's random UIDs) write what this build made.
     subprocess.call(["find", APP_ROOT, "-user", str(os.getuid()), "!", "-perm", "-g+w",
