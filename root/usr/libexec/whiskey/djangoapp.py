@@ -17,7 +17,6 @@ The build hands the start what it collected in RECORD, in the application direct
 (the runtime image receives that directory whole).
 """
 
-import json
 import os
 import re
 import sys
@@ -121,6 +120,7 @@ def collect_static(env, home, src):
                      "goes on too; DISABLE_COLLECTSTATIC=1 skips this step)"
                      % (errors[-1] if errors else "exit status %d" % child.returncode))
             return
+        import json
         with open(answer) as f:
             found = json.load(f)
     finally:
@@ -146,6 +146,7 @@ def static_alias(args, src):
     """At start: the --url-alias options for what the build collected (said)."""
     try:
         with open(os.path.join(src, RECORD)) as f:
+            import json  # here: a start without the record does without it
             found = json.load(f)
         url, root = _native(found["url"]), _native(found["root"])
     except (IOError, OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -12,7 +12,6 @@ Runs on every interpreter whiskey ships (Python 2.7 to 3.x): keep it to
 the standard library and to syntax all of them share.
 """
 
-import glob
 import math
 import os
 import re
@@ -299,9 +298,13 @@ def mod_wsgi_version(paths=None):
     """The installed mod_wsgi's version as a tuple of ints, from its
     .dist-info or .egg-info directory on sys.path; None if not found."""
     for entry in sys.path if paths is None else paths:
-        for found in glob.glob(os.path.join(entry or ".", "mod_wsgi-*-info")):
-            match = _VERSION_RE.match(os.path.basename(found))
-            if match:
+        try:
+            names = sorted(os.listdir(entry or "."))  # not glob: the start does without it
+        except OSError:  # not a directory (a zip file), or gone
+            continue
+        for name in names:
+            match = _VERSION_RE.match(name)
+            if match and name.endswith("-info"):
                 return tuple(int(part) for part in match.group(1).split("."))
     return None
 
@@ -571,9 +574,9 @@ def status_directives(port, token):
 
 def status_listener():
     """(a free port on 127.0.0.1, a random token) for the status listener."""
+    import _socket  # socket.py's wrapper would bring selectors and enums into the start
     import binascii
-    import socket
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
     try:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
