@@ -440,6 +440,14 @@ def processes(app):
     return found
 
 
+def byte_code_written(app):
+    """The byte code app's container has written (docker diff): every file is
+    a module that was imported without the byte code the image's build or the
+    application's made for it."""
+    return sorted(change["Path"] for change in app.container.diff() or []
+                  if change["Path"].endswith((".pyc", ".pyo")))
+
+
 def wait_for_log(app, text, timeout=15):
     """app's logs once they hold text (or the timeout passed)."""
     deadline = time.time() + timeout

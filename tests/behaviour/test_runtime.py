@@ -19,6 +19,7 @@ from conftest import (
     APPS,
     REFUSED_STARTS,
     SPOOF,
+    byte_code_written,
     embedded_by_default,
     processes,
     run_to_exit,
@@ -240,6 +241,17 @@ def test_a_process_of_the_application_killed_by_a_signal_is_named_in_the_log(ser
 def random_uid(docker_client, probe):
     with serving(docker_client, probe[0].id, user="123456:0", nano_cpus=2 * 10 ** 9) as app:
         yield app
+
+
+def test_a_start_under_a_random_uid_compiles_no_python(random_uid):
+    """The image's build made the byte code of all a start imports (the
+    standard library of a compiled variant, mod_wsgi) and the application's
+    build that of its own modules (the probe's replies.py): a new container,
+    here under a UID that could write it, compiles none of it again
+    (BENCHMARKS.md, the cold start).  Asked first, before other questions
+    run programs in the container."""
+    assert random_uid.get("/").text == "probe ok"
+    assert byte_code_written(random_uid) == []
 
 
 def test_arbitrary_uid_has_a_passwd_entry_home_and_writable_places(random_uid):

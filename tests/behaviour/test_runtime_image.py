@@ -5,7 +5,7 @@ application installed into one, asked what can differ from a builder build.
 """
 
 import pytest
-from conftest import APPS, run_to_exit, serving
+from conftest import APPS, byte_code_written, run_to_exit, serving
 
 from tests.support import s2i
 
@@ -92,6 +92,12 @@ def test_runtime_app_serves_with_its_hooks_options_and_static_files(runtime_app,
     image = docker_client.images.get(app.container.image.id)
     assert image.attrs["Config"]["User"] == "1001"
     assert image.attrs["Config"]["Cmd"] == ["/usr/libexec/s2i/run"]
+
+
+def test_runtime_app_start_compiles_no_python(runtime_app):
+    # The byte code came with what the builder made (test_runtime.py says why).
+    app, _ = runtime_app
+    assert byte_code_written(app) == []
 
 
 def test_runtime_app_keeps_no_wheelhouse_and_owns_its_files(runtime_app):

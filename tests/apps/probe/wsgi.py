@@ -4,11 +4,12 @@ Runs unchanged on Python 2.7 and 3.x.
 """
 from __future__ import print_function
 
-import json
 import os
 import pwd
 import sys
 import time
+
+from replies import json_reply, text_reply
 
 APP = os.path.dirname(os.path.abspath(__file__))
 # What the server's process had imported before this application (none of
@@ -28,23 +29,10 @@ def _read(path):
         return None
 
 
-def _json(start_response, data, status="200 OK"):
-    body = json.dumps(data, sort_keys=True).encode("utf-8")
-    start_response(status, [("Content-Type", "application/json"),
-                            ("Content-Length", str(len(body)))])
-    return [body]
-
-
-def _text(start_response, text, status="200 OK"):
-    body = text.encode("utf-8")
-    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
-    return [body]
-
-
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/":
-        return _text(start_response, "probe ok")
+        return text_reply(start_response, "probe ok")
     if path == "/environ":
         data = dict(("env:" + k, os.environ.get(k)) for k in ENV_KEYS)
         data.update(("wsgi:" + k, environ.get(k)) for k in WSGI_KEYS)
@@ -57,15 +45,15 @@ def application(environ, start_response):
         for k, v in data.items():
             if v is not None and not isinstance(v, (str, int)):
                 data[k] = str(v)
-        return _json(start_response, data)
+        return json_reply(start_response, data)
     if path == "/hooks":
         marks = os.path.join(APP, ".probe")
         data = dict((name, _read(os.path.join(marks, name)))
                     for name in ("pre-build", "build"))
         data["deploy"] = _read("/tmp/probe-deploy")
-        return _json(start_response, data)
+        return json_reply(start_response, data)
     if path == "/whoami":
-        return _json(start_response, {
+        return json_reply(start_response, {
             "uid": os.getuid(), "gid": os.getgid(), "name": pwd.getpwuid(os.getuid()).pw_name,
             "home": os.environ.get("HOME"), "expanduser": os.path.expanduser("~")})
     if path == "/write":
@@ -75,15 +63,15 @@ def application(environ, start_response):
             with open(target, "w") as f:
                 f.write("ok")
             written.append(target)
-        return _json(start_response, written)
+        return json_reply(start_response, written)
     if path == "/maps":  # the shared libraries this process has loaded
         with open("/proc/self/maps") as f:
             libs = set(line.split()[-1].rsplit("/", 1)[-1] for line in f if ".so" in line)
-        return _json(start_response, sorted(libs))
+        return json_reply(start_response, sorted(libs))
     if path == "/print":
         print("whiskey-probe-stdout-marker")
         print("whiskey-probe-stderr-marker", file=sys.stderr)
-        return _text(start_response, "printed")
+        return text_reply(start_response, "printed")
     if path == "/log":  # through mod_wsgi.LogHandler (mod_wsgi 6) into Apache's log
         import logging
 
@@ -92,17 +80,17 @@ def application(environ, start_response):
         if not logger.handlers:
             logger.addHandler(mod_wsgi.LogHandler())
         logger.warning("whiskey-probe-log-marker")
-        return _text(start_response, "logged")
+        return text_reply(start_response, "logged")
     if path == "/sleep":
         time.sleep(2)
-        return _text(start_response, "slept")
+        return text_reply(start_response, "slept")
     if path == "/allocate":  # more memory than the test's container may have
         # The size is not a constant: CPython before 3.6 folds constant
         # expressions at compile time, and would build the 512 MiB then.
         megabytes = int(environ.get("QUERY_STRING") or "512")
         data = b"x" * (megabytes << 20)
-        return _text(start_response, "allocated %d" % len(data))
+        return text_reply(start_response, "allocated %d" % len(data))
     if path == "/hang":  # a request that never returns (an hour is never, for a test)
         time.sleep(3600)
-        return _text(start_response, "hung")
-    return _text(start_response, "probe: no such path", "404 Not Found")
+        return text_reply(start_response, "hung")
+    return text_reply(start_response, "probe: no such path", "404 Not Found")
