@@ -170,6 +170,18 @@ def test_static_files_by_apache_with_types_validators_and_404(served):
     assert "Not Found" in missing.text
 
 
+def test_every_request_outside_the_static_urls_reaches_the_application(served):
+    """mod_wsgi-express would serve a file of its default document root (in
+    the server root, which the application's user can write): whiskey hands
+    every request to the application without looking there (server.py,
+    straight_to_application)."""
+    code, _ = served.exec(["sh", "-c", "echo planted > /tmp/whiskey-1001/httpd/htdocs/planted.txt"])
+    assert code == 0
+    planted = served.get("/planted.txt")
+    assert (planted.status, planted.text) == (404, "probe: no such path")
+    assert served.get("/").text == "probe ok"
+
+
 def test_access_log_to_stdout_and_app_output_unbuffered_to_stderr(served):
     assert served.get("/print").text == "printed"
     deadline = time.time() + 10

@@ -564,6 +564,19 @@ def test_daemon_deaths_are_logged_unless_the_level_is_already_lower():
     assert "LogLevel" not in server.httpd_directives(["--log-level", "debug"], {})
 
 
+def test_the_default_document_root_hands_every_request_to_the_application():
+    conf = server.httpd_directives(["--application-type", "script"], {},
+                                   root="/tmp/whiskey-1001//httpd")
+    assert ("<Directory '/tmp/whiskey-1001/httpd/htdocs/'>\nRewriteEngine Off\n"
+            "SetHandler wsgi-handler\n</Directory>\n") in conf
+    assert "SetHandler wsgi-handler" not in server.httpd_directives([], {})
+    for args in (["--document-root", "/srv"], ["--mount-point=/app"], ["--rewrite-rules", "r"],
+                 ["--static-only"], ["--application-type", "static"], ["--application-t=static"],
+                 ["--doc", "/srv"]):
+        conf = server.httpd_directives(args, {}, root="/tmp/w/httpd")
+        assert "SetHandler wsgi-handler" not in conf, args
+
+
 def test_main_adds_and_logs_trusted_proxies(app):
     src, out, env = app
     (src / ".whiskey" / "server_args").write_text("--trust-proxy-header X-Forwarded-For\n")

@@ -585,9 +585,38 @@ def status_listener():
     return port, binascii.hexlify(os.urandom(16)).decode("ascii")
 
 
-def httpd_directives(args, env, status=(0, ""), own=()):
+# mod_wsgi-express serves a file of its document root when one matches a
+# URL, and hands the rest to the application: mod_rewrite's pass over every
+# request, with a stat() of the file.  The default document root is a
+# directory it makes, empty, in the server root, where nothing can match,
+# so whiskey hands every request to the application at once (SetHandler,
+# the same handler): 4-5% on a hello world (BENCHMARKS.md).  The options
+# that give the document root content, move the application in it or add
+# rules to it keep mod_wsgi-express's rules (any prefix of one: optparse
+# takes abbreviations), as does a static application type.
+DOCUMENT_ROOT_OPTIONS = ("--document-root", "--mount-point", "--rewrite-rules", "--static-only")
+
+
+def straight_to_application(args, root):
+    """The directives that skip the default document root's file check, or none."""
+    for i, word in enumerate(args):
+        name = word.split("=", 1)[0]
+        if name.startswith("--") and any(o.startswith(name) for o in DOCUMENT_ROOT_OPTIONS):
+            return []
+        if len(name) > 2 and "--application-type".startswith(name):
+            value = word.split("=", 1)[1] if "=" in word else args[i + 1:i + 2]
+            if value in ("static", ["static"]):
+                return []
+    return ["<Directory '%s/'>" % os.path.join(os.path.abspath(root), "htdocs"),
+            "RewriteEngine Off",
+            "SetHandler wsgi-handler",
+            "</Directory>"]
+
+
+def httpd_directives(args, env, status=(0, ""), own=(), root=None):
     """Apache directives of whiskey's --include-file; status: the supervisor's
-    (port, token), or a port of 0 for none; own: the user's options."""
+    (port, token), or a port of 0 for none; own: the user's options; root:
+    the server root (none: its document root keeps mod_wsgi-express's rules)."""
     lines = ["GracefulShutdownTimeout %d" % int(stop_budget(env)[0])]
     trusted = [name.lower() for name in trusted_headers(args)]
     for name in SCRUBBED_HEADERS:
@@ -609,6 +638,8 @@ def httpd_directives(args, env, status=(0, ""), own=()):
     lines += ["MaxMemFree 64"] + front_end_directives(args, own)
     if status[0]:
         lines += status_directives(*status)
+    if root:
+        lines += straight_to_application(args, root)
     return "".join(line + "\n" for line in lines)
 
 
@@ -625,7 +656,7 @@ def setup_server(args, root, env, status=(0, ""), own=()):
         if not os.path.isdir(os.path.dirname(root)):
             os.makedirs(os.path.dirname(root))
         with open(include, "w") as f:
-            f.write(httpd_directives(args, env, status, own))
+            f.write(httpd_directives(args, env, status, own, root))
     except (IOError, OSError) as exc:
         raise CannotStart("cannot write Apache's configuration in %s: %s (the container "
                           "needs a writable $TMPDIR, default /tmp, with room for it)"
