@@ -604,8 +604,8 @@ def straight_to_application(args, root):
         if name.startswith("--") and any(o.startswith(name) for o in DOCUMENT_ROOT_OPTIONS):
             return []
         if len(name) > 2 and "--application-type".startswith(name):
-            value = word.split("=", 1)[1] if "=" in word else args[i + 1:i + 2]
-            if value in ("static", ["static"]):
+            value = word.split("=", 1)[1] if "=" in word else " ".join(args[i + 1:i + 2])
+            if value == "static":
                 return []
     return ["<Directory '%s/'>" % os.path.join(os.path.abspath(root), "htdocs"),
             "RewriteEngine Off",
