@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -386,11 +385,13 @@ def test_ctrl_c_while_creating_the_venv_removes_it_in_one_line(env, tmp_path):
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     shutil.copy(os.path.join(ROOT, "build.py"), str(checkout))
-    # An index that never answers: pip waits there until interrupted, so the
-    # Ctrl-C lands while .venv/ is being made however slow this machine is.
+    # An index that never answers: the Ctrl-C comes once pip has connected to
+    # it and waits for an answer, so it lands while .venv/ is being made,
+    # in the same place, however slow this machine is.
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)
+    silent.settimeout(120)
     (checkout / "requirements.txt").write_text(
         "--index-url http://127.0.0.1:%d/simple/\nsix==1.16.0 --hash=sha256:%s\n"
         % (silent.getsockname()[1], "0" * 64))
@@ -399,12 +400,12 @@ def test_ctrl_c_while_creating_the_venv_removes_it_in_one_line(env, tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     try:
-        deadline = time.time() + 60
-        while not (checkout / ".venv" / "bin" / "pip").exists() and time.time() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)  # pip is starting, or waiting on the index
-        os.killpg(p.pid, signal.SIGINT)  # as Ctrl-C does: to the whole foreground group
-        out, err = p.communicate(timeout=60)
+        connection = silent.accept()[0]
+        try:
+            os.killpg(p.pid, signal.SIGINT)  # as Ctrl-C does: to the whole foreground group
+            out, err = p.communicate(timeout=60)
+        finally:
+            connection.close()
     finally:
         silent.close()
     assert (p.returncode, out) == (130, "")
