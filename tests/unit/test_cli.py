@@ -396,9 +396,12 @@ def test_ctrl_c_while_creating_the_venv_removes_it_in_one_line(env, tmp_path):
         "--index-url http://127.0.0.1:%d/simple/\nsix==1.16.0 --hash=sha256:%s\n"
         % (silent.getsockname()[1], "0" * 64))
     # -S: no site-packages, so docker is not importable and build.py makes .venv/.
+    # SIGINT as a terminal's shell leaves it: a background job of a
+    # non-interactive shell (CI started with `... &`) inherits it ignored.
     p = subprocess.Popen([sys.executable, "-S", str(checkout / "build.py"), "list"], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+                         start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         connection = silent.accept()[0]
         try:
