@@ -388,13 +388,13 @@ SAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                        "0123456789_.,:@%+=/~[]-")
 
 
-def _script_option(word):
-    """The SCRIPT_OPTIONS entry word names (optparse takes unambiguous
+def _option_named(word, options):
+    """The entry of options that word names (optparse takes unambiguous
     abbreviations, so any prefix of one counts), else None."""
     name = word.split("=", 1)[0]
     if len(name) < 4 or not name.startswith("--"):
         return None
-    for option in SCRIPT_OPTIONS:
+    for option in options:
         if option.startswith(name):
             return option
     return None
@@ -403,7 +403,7 @@ def _script_option(word):
 def check_script_values(words, source):
     """Raise ServerArgsError for a value that would be shell syntax in apachectl."""
     for i, word in enumerate(words):
-        option = _script_option(word)
+        option = _option_named(word, SCRIPT_OPTIONS)
         if option is None:
             continue
         if "=" in word:
@@ -592,18 +592,17 @@ def status_listener():
 # so whiskey hands every request to the application at once (SetHandler,
 # the same handler): 4-5% on a hello world (BENCHMARKS.md).  The options
 # that give the document root content, move the application in it or add
-# rules to it keep mod_wsgi-express's rules (any prefix of one: optparse
-# takes abbreviations), as does a static application type.
+# rules to it keep mod_wsgi-express's rules (_option_named: abbreviations
+# count), as does a static application type.
 DOCUMENT_ROOT_OPTIONS = ("--document-root", "--mount-point", "--rewrite-rules", "--static-only")
 
 
 def straight_to_application(args, root):
     """The directives that skip the default document root's file check, or none."""
     for i, word in enumerate(args):
-        name = word.split("=", 1)[0]
-        if name.startswith("--") and any(o.startswith(name) for o in DOCUMENT_ROOT_OPTIONS):
+        if _option_named(word, DOCUMENT_ROOT_OPTIONS):
             return []
-        if len(name) > 2 and "--application-type".startswith(name):
+        if _option_named(word, ("--application-type",)):
             value = word.split("=", 1)[1] if "=" in word else " ".join(args[i + 1:i + 2])
             if value == "static":
                 return []
