@@ -222,6 +222,15 @@ def test_mod_wsgi_imports_without_pkgutil_yet_merges_other_portions(host, varian
     assert out.split() == ["True", "42", str(not start_time_patched(variant))], out
 
 
+def test_mod_wsgi_tries_its_module_lock_before_giving_up_the_gil(host):
+    # whiskey's patch to every mod_wsgi release (patches/: 6.1.1's item 6,
+    # 4.9.4's item 4, 4.7.1's item 3); no unpatched release calls a trylock.
+    script = ("import glob, os, mod_wsgi; d = os.path.dirname(mod_wsgi.__file__); "
+              "f, = glob.glob(os.path.join(d, 'server', 'mod_wsgi-py*.so')); "
+              "print(b'apr_thread_mutex_trylock' in open(f, 'rb').read())")
+    assert host.check_output('python -c "%s"' % script).strip() == "True"
+
+
 def test_sqlite_round_trip(host):
     script = ("import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table t (x)'); "
               "c.execute('insert into t values (42)'); print(c.execute('select x from t').fetchone()[0])")
