@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -659,9 +660,18 @@ def test_embedded_mode_takes_the_event_mpm_and_gates_python_at_the_threads():
     env = {}
     assert server.embedded_args(FIXED, [], env) == ["--embedded-mode", "--server-mpm", "event"]
     assert env["WHISKEY_EMBEDDED_THREADS"] == str(server.THREADS)
+    assert env["WHISKEY_REQUESTS"] == os.path.join("/tmp", "whiskey-%d" % os.getuid(), "requests")
     mine = ["--server-mpm", "worker", "--threads", "4"]
     assert server.embedded_args(FIXED + ["--embedded-mode"] + mine, mine, env) == []
     assert env["WHISKEY_EMBEDDED_THREADS"] == "4"
+
+
+@pytest.mark.parametrize("args, extended", [
+    ([], "On"), (["--embedded-mode"], "Off"), (["--embedded-mode", "--server-status"], "On"),
+    (["--embedded-mode", "--server-metrics"], "On")])
+def test_extended_status_is_off_where_the_gate_names_the_requests(args, extended):
+    conf = server.httpd_directives(args, {}, (8099, "t"))
+    assert "\nExtendedStatus %s\nListen 127.0.0.1:8099\n" % extended in conf
 
 
 @pytest.mark.parametrize("argv, seconds", [
@@ -718,6 +728,22 @@ def test_busy_workers_are_read_from_the_status_page():
     assert supervise.describe([(3, "GET /a HTTP/1.1", 7), (12, "GET /b HTTP/1.1", 8)]) == (
         "GET /b HTTP/1.1 (running 12 s); GET /a HTTP/1.1 (running 3 s)")
     assert supervise.describe([]) == "none"
+
+
+def test_the_gates_files_name_the_requests_in_python_and_go_with_their_process(tmp_path):
+    def slot(began, line):
+        return struct.pack("=q", began) + line.ljust(supervise.REQUEST_SLOT - 8, b"\0")
+    now = 1000000.0
+    (tmp_path / str(os.getpid())).write_bytes(
+        slot(int((now - 12.5) * 1e6), b"GET /hang HTTP/1.1") + slot(0, b"GET /done HTTP/1.1")
+        + slot(int((now - 3) * 1e6), b"GET /\x1b[2J HTTP/1.1"))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / str(gone.pid)).write_bytes(slot(int(now * 1e6), b"GET /old HTTP/1.1"))
+    (tmp_path / "notes").write_text("not a process")
+    assert sorted(supervise.registered(str(tmp_path), now)) == [
+        (3, "GET /?[2J HTTP/1.1", os.getpid()), (12, "GET /hang HTTP/1.1", os.getpid())]
+    assert sorted(os.listdir(str(tmp_path))) == sorted([str(os.getpid()), "notes"])
 
 
 def test_the_watchdog_kills_the_process_of_a_request_over_the_limit_once(monkeypatch, capsys):

@@ -272,12 +272,15 @@ def serving_mode(env, own, version):
 
 def embedded_args(args, own, env):
     """What embedded mode adds: --embedded-mode, the event MPM (unless the user
-    names one), and WHISKEY_EMBEDDED_THREADS in env for the patched mod_wsgi's
-    gate (THREADS or the last --threads)."""
+    names one), and in env for the patched mod_wsgi's gate
+    WHISKEY_EMBEDDED_THREADS (THREADS or the last --threads) and
+    WHISKEY_REQUESTS, where it keeps the requests in Python for the
+    supervisor (supervise.registered)."""
     extra = [] if has_option(args, "--embedded-mode") else ["--embedded-mode"]
     if not has_option(own, "--server-mpm"):
         extra += ["--server-mpm", "event"]
     env["WHISKEY_EMBEDDED_THREADS"] = str(last_value(args, "--threads", THREADS))
+    env["WHISKEY_REQUESTS"] = os.path.join(places.runtime_dir(env), "requests")
     return extra
 
 
@@ -550,7 +553,16 @@ def front_end_directives(args, own=()):
     return lines
 
 
-def status_directives(port, token):
+# ExtendedStatus (each worker's request line and times on the status page)
+# costs every request a times() that sums the CPU time of all its process's
+# threads: 2-7% of a hello world's rate at one CPU (BENCHMARKS.md).  In
+# embedded mode the supervisor reads the requests from the gate's files
+# instead (supervise.registered), so it is off, unless the user asked
+# mod_wsgi-express for a status page or server metrics.
+WANT_EXTENDED_STATUS = ("--server-status", "--server-metrics")
+
+
+def status_directives(port, token, extended=True):
     """mod_status on a listener of its own, 127.0.0.1:port, for the supervisor
     only: the application's port has no status page, so no proxy in front or
     beside (an oauth-proxy or mesh sidecar forwards from loopback) can reach
@@ -558,7 +570,7 @@ def status_directives(port, token):
     return ["<IfModule !status_module>",
             "LoadModule status_module ${MOD_WSGI_MODULES_DIRECTORY}/mod_status.so",
             "</IfModule>",
-            "ExtendedStatus On",
+            "ExtendedStatus %s" % ("On" if extended else "Off"),
             "Listen 127.0.0.1:%d" % port,
             "<VirtualHost 127.0.0.1:%d>" % port,
             "<Location />",
@@ -636,7 +648,8 @@ def httpd_directives(args, env, status=(0, ""), own=(), root=None):
     # mode, more again for the front end's many.  64 KiB is plenty.
     lines += ["MaxMemFree 64"] + front_end_directives(args, own)
     if status[0]:
-        lines += status_directives(*status)
+        lines += status_directives(status[0], status[1], not has_option(args, "--embedded-mode")
+                                   or any(has_option(args, o) for o in WANT_EXTENDED_STATUS))
     if root:
         lines += straight_to_application(args, root)
     return "".join(line + "\n" for line in lines)
@@ -654,6 +667,13 @@ def setup_server(args, root, env, status=(0, ""), own=()):
     try:
         if not os.path.isdir(os.path.dirname(root)):
             os.makedirs(os.path.dirname(root))
+        requests = env.get("WHISKEY_REQUESTS")
+        if requests:  # a fresh one: a restarted container's /tmp keeps the last start's
+            if os.path.isdir(requests):
+                for name in os.listdir(requests):
+                    os.remove(os.path.join(requests, name))
+            else:
+                os.makedirs(requests)
         with open(include, "w") as f:
             f.write(httpd_directives(args, env, status, own, root))
     except (IOError, OSError) as exc:
@@ -786,6 +806,8 @@ def main(argv):
     args += extra
     if embedded:
         args += embedded_args(args, own, env)
+    else:
+        env.pop("WHISKEY_REQUESTS", None)  # the status page names the requests
     if proxies is not None:
         say.step("Trusting %s only from %s (WHISKEY_TRUSTED_PROXIES)"
                  % (", ".join(trusted_headers(args)),

@@ -119,9 +119,59 @@ def parse_status(html):
     return found
 
 
+# In embedded mode the patched mod_wsgi's gate keeps the requests running
+# in Python in a file per Apache process, named by its pid, in the directory
+# WHISKEY_REQUESTS names (server.py), so that Apache can run without
+# ExtendedStatus (a times() over all of a process's threads per request):
+# a slot of REQUEST_SLOT bytes per place of the gate, each the time the
+# request entered (microseconds since the epoch, 64 bits in the machine's
+# byte order; 0 while the slot is free) and its request line.
+REQUEST_SLOT = 256
+
+
+def registered(directory, now=None):
+    """[(seconds running, request line, pid)] of the requests in the gate's
+    files in directory; a file whose process is gone is removed."""
+    import struct
+    now = time.time() if now is None else now
+    found = []
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if not name.isdigit():
+            continue
+        try:
+            os.kill(int(name), 0)
+            with open(path, "rb") as f:
+                data = f.read()
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ESRCH:
+                _remove(path)
+            continue
+        for at in range(0, len(data) - REQUEST_SLOT + 1, REQUEST_SLOT):
+            began = struct.unpack_from("=q", data, at)[0]
+            if began:
+                line = data[at + 8:at + REQUEST_SLOT].split(b"\0", 1)[0].decode("latin-1")
+                found.append((max(0, int(now - began / 1e6)),
+                              "".join(c if " " <= c < "\x7f" else "?" for c in line), int(name)))
+    return found
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass  # removed meanwhile
+
+
 def in_flight(port, token, timeout=1.0):
-    """The requests Apache is working on, asked on the status listener; None
-    if it cannot be asked (the snapshot is best effort: a stop never waits on it)."""
+    """The requests Apache is working on, from the gate's files (embedded
+    mode) or asked on the status listener; None if they cannot be read (the
+    snapshot is best effort: a stop never waits on it)."""
+    if os.environ.get("WHISKEY_REQUESTS"):
+        try:
+            return registered(os.environ["WHISKEY_REQUESTS"])
+        except (IOError, OSError):
+            return None
     import socket
     try:
         conn = socket.create_connection(("127.0.0.1", port), timeout)
